@@ -1,0 +1,83 @@
+/**
+ * Plotly figures as notebook output that needs no network: plotly.js is read from node_modules and inlined into the
+ * first figure a kernel shows; later figures reuse it. The output is plain text/html with a <script>, which JupyterLab,
+ * the classic Notebook, VS Code and `jupyter nbconvert --to html` all render.
+ */
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tslabDisplay } from "./display";
+
+/** A plotly figure: traces, layout, config, as in plotly.js's Plotly.newPlot(div, data, layout, config). */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+let plotlySource: string | undefined;
+/** Whether this kernel has already sent plotly.js to the page (the one piece of state here). */
+let plotlySent = false;
+
+function plotlyScript(): string {
+  plotlySource ??= readFileSync(require.resolve("plotly.js-dist/plotly.js"), "utf8");
+  return `<script type="text/javascript">${plotlySource}</script>`;
+}
+
+/** Serialises for a <script> body: JSON that cannot close the script tag. */
+const scriptJson = (value: unknown) => JSON.stringify(value ?? {}).replace(/</g, "\\u003c");
+
+/**
+ * The HTML for one figure. `includePlotly`: inline plotly.js (about 10 MB) in this output; needed once per page.
+ * If plotly.js is missing on the page (its output was cleared), the figure says how to fix it.
+ */
+export function plotHtml(figure: Figure, { includePlotly = true, height = 420 }: { includePlotly?: boolean; height?: number } = {}): string {
+  const id = `plot-${randomBytes(6).toString("hex")}`;
+  const layout = { height, margin: { t: 50, r: 20, b: 50, l: 60 }, ...figure.layout };
+  const config = { responsive: true, displaylogo: false, ...figure.config };
+  return (
+    (includePlotly ? plotlyScript() : "") +
+    `<div id="${id}" class="gpt-plot" style="width:100%;min-height:${height}px"></div>` +
+    `<script type="text/javascript">(function () {
+  var el = document.getElementById(${JSON.stringify(id)});
+  if (!window.Plotly) { el.textContent = "plotly.js is not loaded on this page: run the notebook again from the top (Kernel > Restart & Run All)."; return; }
+  window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(layout)}, ${scriptJson(config)});
+})();</script>`
+  );
+}
+
+/** Shows a figure in the notebook (tslab). The first figure of a kernel carries plotly.js. */
+export function showPlot(figure: Figure, options: { height?: number } = {}): void {
+  tslabDisplay().html(plotHtml(figure, { ...options, includePlotly: !plotlySent }));
+  plotlySent = true;
+}
+
+export interface LossSeries {
+  name: string;
+  points: { step: number; train?: number; val?: number }[];
+}
+
+/** Train (dashed) and val (solid) loss against step, one colour per series; optional horizontal reference lines. */
+export function lossCurvesFigure(series: LossSeries[], { title = "Loss", references = [] as { y: number; label: string }[] } = {}): Figure {
+  const colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
+  const data: Record<string, unknown>[] = [];
+  series.forEach((s, i) => {
+    const colour = colours[i % colours.length];
+    const steps = s.points.map((p) => p.step);
+    for (const split of ["train", "val"] as const) {
+      if (s.points.every((p) => p[split] === undefined)) continue;
+      data.push({
+        x: steps,
+        y: s.points.map((p) => p[split] ?? null),
+        name: `${s.name} ${split}`,
+        mode: "lines+markers",
+        line: { color: colour, dash: split === "train" ? "dash" : "solid" },
+      });
+    }
+  });
+  const shapes = references.map((r) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: r.y, y1: r.y, line: { color: "#888", dash: "dot", width: 1 } }));
+  const annotations = references.map((r) => ({ xref: "paper", x: 1, y: r.y, text: r.label, showarrow: false, xanchor: "right", yanchor: "bottom", font: { color: "#555" } }));
+  return {
+    data,
+    layout: { title: { text: title }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss (nats)" } }, shapes, annotations },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * AdamW, step for step as torch.optim.AdamW computes it (decoupled weight decay, bias-corrected moments).
+ * tfjs ships Adam but not AdamW.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  /** Decoupled weight decay; PyTorch's default is 0.01. */
+  weightDecay?: number;
+}
+
+export class AdamW {
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken so far. */
+  t = 0;
+  private readonly m = new Map<tf.Variable, tf.Variable>();
+  private readonly v = new Map<tf.Variable, tf.Variable>();
+
+  constructor(readonly params: tf.Variable[], { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01 }: AdamWOptions = {}) {
+    this.lr = lr;
+    [this.beta1, this.beta2] = betas;
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+    for (const p of params) {
+      this.m.set(p, tf.variable(tf.zerosLike(p), false));
+      this.v.set(p, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** Applies one update. `grads` maps each parameter's tfjs variable name to its gradient (as tf.variableGrads returns). */
+  step(grads: tf.NamedTensorMap): void {
+    this.t += 1;
+    const { lr, beta1, beta2, eps, weightDecay, t } = this;
+    const stepSize = lr / (1 - beta1 ** t);
+    const bias2Sqrt = Math.sqrt(1 - beta2 ** t);
+    tf.tidy(() => {
+      for (const p of this.params) {
+        const g = grads[p.name];
+        if (!g) continue; // a parameter the loss does not depend on
+        const m = this.m.get(p)!;
+        const v = this.v.get(p)!;
+        m.assign(m.mul(beta1).add(g.mul(1 - beta1)));
+        v.assign(v.mul(beta2).add(g.square().mul(1 - beta2)));
+        const denom = v.sqrt().div(bias2Sqrt).add(eps);
+        p.assign(p.mul(1 - lr * weightDecay).sub(m.div(denom).mul(stepSize)));
+      }
+    });
+  }
+
+  /** Frees the moment buffers. */
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+  }
+}
