@@ -28,9 +28,10 @@ export class AdamW {
     [this.beta1, this.beta2] = betas;
     this.eps = eps;
     this.weightDecay = weightDecay;
+    const zeros = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
     for (const p of params) {
-      this.m.set(p, tf.variable(tf.zerosLike(p), false));
-      this.v.set(p, tf.variable(tf.zerosLike(p), false));
+      this.m.set(p, zeros(p));
+      this.v.set(p, zeros(p));
     }
   }
 

@@ -1,0 +1,18 @@
+/** Shared set-up for the unit tests: one backend for the whole run, and the dataset from ../shared when present. */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { initBackend, type BackendName } from "@build-gpt/lib";
+
+const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
+if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) process.env.TINYSHAKESPEARE_PATH = shared;
+
+export async function backend(name: BackendName = "wasm"): Promise<void> {
+  const info = await initBackend(name);
+  if (info.name !== name) throw new Error(`wanted the ${name} backend, got ${info.name}`);
+}
+
+export function assertClose(actual: number, expected: number, tolerance: number, what = "value"): void {
+  if (!(Math.abs(actual - expected) <= tolerance)) {
+    throw new Error(`${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
+  }
+}
