@@ -8,7 +8,8 @@ export { loadTinyShakespeare, defaultDataDir, TINY_SHAKESPEARE, type LoadOptions
 export { CharTokenizer } from "./data/tokenizer";
 export { trainValSplit, getBatch, type Split, type Batch } from "./data/batches";
 export { Module } from "./nn/module";
-export { Embedding, Linear, type LinearOptions } from "./nn/layers";
+export { Embedding, Linear, Dropout, type LinearOptions } from "./nn/layers";
+export { Head, causalMask, type HeadOptions } from "./nn/attention";
 export { crossEntropy } from "./nn/loss";
 export { LanguageModel } from "./models/language-model";
 export { BigramLanguageModel } from "./models/bigram";

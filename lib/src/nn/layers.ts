@@ -49,3 +49,16 @@ export class Linear extends Module {
     });
   }
 }
+
+/** nn.Dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p); in eval, the identity. */
+export class Dropout extends Module {
+  constructor(readonly p: number, private readonly rng: Rng = new Rng()) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new Error(`Dropout probability must be in [0, 1), got ${p}.`);
+  }
+
+  forward<T extends tf.Tensor>(x: T): T {
+    if (!this.training || this.p === 0) return x;
+    return tf.dropout(x, this.p, undefined, this.rng.seed()) as T;
+  }
+}
