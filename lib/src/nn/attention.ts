@@ -12,6 +12,8 @@ export function causalMask(T: number): tf.Tensor2D {
 export interface HeadOptions {
   dropout?: number;
   rng?: Rng;
+  /** Initialise the projections from N(0, std²), as gpt.py (0.02); default: PyTorch's. */
+  std?: number;
 }
 
 /**
@@ -25,11 +27,11 @@ export class Head extends Module {
   readonly value: Linear;
   readonly dropout: Dropout;
 
-  constructor(readonly nEmbd: number, readonly headSize: number, { dropout = 0, rng = new Rng() }: HeadOptions = {}) {
+  constructor(readonly nEmbd: number, readonly headSize: number, { dropout = 0, rng = new Rng(), std }: HeadOptions = {}) {
     super();
-    this.key = this.module("key", new Linear(nEmbd, headSize, { bias: false, rng }));
-    this.query = this.module("query", new Linear(nEmbd, headSize, { bias: false, rng }));
-    this.value = this.module("value", new Linear(nEmbd, headSize, { bias: false, rng }));
+    this.key = this.module("key", new Linear(nEmbd, headSize, { bias: false, rng, std }));
+    this.query = this.module("query", new Linear(nEmbd, headSize, { bias: false, rng, std }));
+    this.value = this.module("value", new Linear(nEmbd, headSize, { bias: false, rng, std }));
     this.dropout = this.module("dropout", new Dropout(dropout, rng));
   }
 

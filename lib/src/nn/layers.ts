@@ -3,13 +3,16 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { Module } from "./module";
 
-/** nn.Embedding: a (numEmbeddings, embeddingDim) table; row i is token i's vector. Initialised from N(0, 1). */
+/**
+ * nn.Embedding: a (numEmbeddings, embeddingDim) table; row i is token i's vector.
+ * Initialised from N(0, 1) as in PyTorch, or N(0, std²) when `std` is given (gpt.py uses 0.02).
+ */
 export class Embedding extends Module {
   readonly weight: tf.Variable<tf.Rank.R2>;
 
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, rng: Rng = new Rng()) {
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, rng: Rng = new Rng(), { std = 1 }: { std?: number } = {}) {
     super();
-    this.weight = this.parameter("weight", tf.randomNormal([numEmbeddings, embeddingDim], 0, 1, "float32", rng.seed()));
+    this.weight = this.parameter("weight", tf.randomNormal([numEmbeddings, embeddingDim], 0, std, "float32", rng.seed()));
   }
 
   /** idx (B, T) int32 -> (B, T, C) */
@@ -21,21 +24,29 @@ export class Embedding extends Module {
 export interface LinearOptions {
   bias?: boolean;
   rng?: Rng;
+  /** Initialise the weight from N(0, std²) and the bias with zeros, as gpt.py does (std 0.02). Default: PyTorch's. */
+  std?: number;
 }
 
 /**
  * nn.Linear: y = x Wᵀ + b, with W stored (out, in) as in PyTorch.
- * Initialised from U(-1/√in, 1/√in), PyTorch's default.
+ * Initialised from U(-1/√in, 1/√in), PyTorch's default, unless `std` is given.
  */
 export class Linear extends Module {
   readonly weight: tf.Variable<tf.Rank.R2>;
   readonly bias?: tf.Variable<tf.Rank.R1>;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, rng = new Rng() }: LinearOptions = {}) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, rng = new Rng(), std }: LinearOptions = {}) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.parameter("weight", tf.randomUniform([outFeatures, inFeatures], -bound, bound, "float32", rng.seed()));
-    if (bias) this.bias = this.parameter("bias", tf.randomUniform([outFeatures], -bound, bound, "float32", rng.seed()));
+    const weight = std === undefined
+      ? tf.randomUniform([outFeatures, inFeatures], -bound, bound, "float32", rng.seed())
+      : tf.randomNormal([outFeatures, inFeatures], 0, std, "float32", rng.seed());
+    this.weight = this.parameter("weight", weight as tf.Tensor2D);
+    if (bias) {
+      const b = std === undefined ? tf.randomUniform([outFeatures], -bound, bound, "float32", rng.seed()) : tf.zeros([outFeatures]);
+      this.bias = this.parameter("bias", b as tf.Tensor1D);
+    }
   }
 
   /** x (..., in) -> (..., out) */
