@@ -36,6 +36,9 @@ const cases: [string, number[], number[], boolean, boolean][] = [
   ["batched both, large (sliced)", [6, 32, 24], [6, 24, 32], false, false],
   ["batched both, transposed b (q·kᵀ)", [2, 3, 32, 16], [2, 3, 32, 16], false, true],
   ["batched both, transposed a", [5, 24, 32], [5, 24, 40], true, false],
+  ["4-D, small, transposed b", [3, 4, 16, 8], [3, 4, 16, 8], false, true],
+  ["broadcast batch (1 vs 3)", [1, 8, 16], [3, 16, 8], false, false],
+  ["general broadcast (2,1) vs (1,3)", [2, 1, 8, 16], [1, 3, 16, 8], false, false],
 ];
 for (const [name, aShape, bShape, ta, tb] of cases) {
   test(`BatchMatMul on wasm equals cpu: ${name}`, async () => {

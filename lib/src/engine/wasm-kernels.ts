@@ -63,34 +63,38 @@ function slicedMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, batch:
 const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b } = inputs;
   const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-  if (a.dtype !== "float32" || b.dtype !== "float32") {
-    return wasmBatchMatMul!({ inputs, backend, attrs });
+  const batchShapeA = a.shape.slice(0, -2);
+  const batchShapeB = b.shape.slice(0, -2);
+  const batchA = size(batchShapeA);
+  const batchB = size(batchShapeB);
+  const sameBatch = batchShapeA.length === batchShapeB.length && batchShapeA.every((d, i) => d === batchShapeB[i]);
+  if (a.dtype !== "float32" || b.dtype !== "float32" || !(sameBatch || batchA === 1 || batchB === 1)) {
+    return wasmBatchMatMul!({ inputs, backend, attrs }); // general broadcasting: the original handles it
   }
   const temporaries: TensorInfo[] = [];
-  const A = transposeA ? transposeLastTwo(backend, a) : a; // (batchA, m, k)
-  const B = transposeB ? transposeLastTwo(backend, b) : b; // (batchB, k, n)
-  if (A !== a) temporaries.push(A);
-  if (B !== b) temporaries.push(B);
+  const to3d = (x: TensorInfo, transpose: boolean, batch: number) => {
+    const [r, c] = x.shape.slice(-2);
+    const t = transpose ? transposeLastTwo(backend, x) : reshape(backend, x, [batch, r, c]);
+    temporaries.push(t);
+    return t;
+  };
+  const A = to3d(a, transposeA, batchA); // (batchA, m, k)
+  const B = to3d(b, transposeB, batchB); // (batchB, k, n)
   const [m, k] = A.shape.slice(-2);
-  const n = B.shape[B.shape.length - 1];
-  const batchA = size(A.shape.slice(0, -2));
-  const batchB = size(B.shape.slice(0, -2));
-  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)).concat([m, n]);
+  const n = B.shape[2];
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(batchShapeA, batchShapeB).concat([m, n]);
+  const fast = (x: TensorInfo, y: TensorInfo) => wasmBatchMatMul!({ inputs: { a: x, b: y }, backend, attrs: { transposeA: false, transposeB: false } });
 
   let out: TensorInfo;
   if (batchB === 1 && batchA > 1) {
     // A shared right operand (a Linear layer on (B, T, C)): fold the batch into rows, one fast product.
     const a2 = reshape(backend, A, [1, batchA * m, k]);
-    const b2 = reshape(backend, B, [1, k, n]);
-    temporaries.push(a2, b2);
-    out = wasmBatchMatMul!({ inputs: { a: a2, b: b2 }, backend, attrs: { transposeA: false, transposeB: false } });
+    temporaries.push(a2);
+    out = fast(a2, B);
   } else if (batchA === batchB && batchA > 1 && m * k * n >= MIN_SLICE_MACS) {
-    const a3 = reshape(backend, A, [batchA, m, k]);
-    const b3 = reshape(backend, B, [batchB, k, n]);
-    temporaries.push(a3, b3);
-    out = slicedMatMul(backend, a3, b3, batchA);
+    out = slicedMatMul(backend, A, B, batchA);
   } else {
-    out = wasmBatchMatMul!({ inputs: { a: A, b: B }, backend, attrs: { transposeA: false, transposeB: false } });
+    out = fast(A, B); // batch 1 (the fast path), or small batched products (the scalar loop, cheaper than slicing)
   }
   for (const t of temporaries) backend.disposeData(t.dataId);
   const result = reshape(backend, out, outShape);

@@ -51,3 +51,18 @@ export function generate(model: LanguageModel, context: number[], maxNewTokens: 
   }
   return tokens;
 }
+
+/**
+ * generate(), one token at a time as an async iterator, giving the event loop a turn after each token so that a
+ * notebook can show the text as it is written:  for await (const t of streamTokens(model, [0], 500)) print(t)
+ */
+export async function* streamTokens(model: LanguageModel, context: number[], maxNewTokens: number, options: Omit<GenerateOptions, "onToken"> = {}): AsyncGenerator<number> {
+  const rng = options.rng ?? new Rng();
+  const tokens = [...context];
+  for (let i = 0; i < maxNewTokens; i++) {
+    const [next] = generate(model, tokens, 1, { ...options, rng }).slice(-1);
+    tokens.push(next);
+    yield next;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,7 +1,7 @@
 /** Several heads of causal self-attention in parallel: per head (as the lecture) and batched (as nanoGPT). */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { causalMask, Head } from "./attention";
+import { causalSoftmax, Head } from "./attention";
 import { Dropout, Linear } from "./layers";
 import { Module } from "./module";
 
@@ -79,10 +79,8 @@ export class CausalSelfAttention extends Module implements SelfAttention {
   }
 
   private weights(q: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
-    const T = q.shape[2];
     const att = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5); // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
-    const masked = tf.where(causalMask(T), att, tf.fill(att.shape, -Infinity));
-    return tf.softmax(masked, -1) as tf.Tensor4D; // (B, nh, T, T)
+    return causalSoftmax(att as tf.Tensor4D); // (B, nh, T, T)
   }
 
   attention(x: tf.Tensor3D): tf.Tensor4D {

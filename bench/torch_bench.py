@@ -1,0 +1,128 @@
+"""The benchmark's PyTorch side: the same GPT as lib/src/models/gpt.ts (gpt.py's model with nanoGPT's batched
+attention), timed the same way. Reads a JSON spec on stdin, prints JSON results on stdout. Run by `npm run bench`."""
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, block_size, dropout):
+        super().__init__()
+        self.n_head = n_head
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.attn_dropout = nn.Dropout(dropout)
+        self.resid_dropout = nn.Dropout(dropout)
+        self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        att = (q @ k.transpose(-2, -1)) * k.shape[-1] ** -0.5
+        att = att.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+        att = self.attn_dropout(F.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class Block(nn.Module):
+    def __init__(self, n_embd, n_head, block_size, dropout):
+        super().__init__()
+        self.sa = CausalSelfAttention(n_embd, n_head, block_size, dropout)
+        self.ffwd = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout))
+        self.ln1 = nn.LayerNorm(n_embd)
+        self.ln2 = nn.LayerNorm(n_embd)
+
+    def forward(self, x):
+        x = x + self.sa(self.ln1(x))
+        return x + self.ffwd(self.ln2(x))
+
+
+class GPTLanguageModel(nn.Module):
+    def __init__(self, vocab_size, n_embd, n_head, n_layer, block_size, dropout):
+        super().__init__()
+        self.block_size = block_size
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.position_embedding_table = nn.Embedding(block_size, n_embd)
+        self.blocks = nn.Sequential(*[Block(n_embd, n_head, block_size, dropout) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T))
+        logits = self.lm_head(self.ln_f(self.blocks(x)))
+        loss = None if targets is None else F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
+        return logits, loss
+
+
+def time_training(spec, m):
+    c = m["config"]
+    model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=m["learningRate"])
+    B, T = m["batchSize"], c["blockSize"]
+    warmup = 1 if m.get("steps") and m["steps"] < 10 else spec["warmup"]
+    times = []
+    for i in range(warmup + m["steps"]):
+        x = torch.randint(spec["vocabSize"], (B, T))
+        y = torch.randint(spec["vocabSize"], (B, T))
+        t0 = time.perf_counter()
+        _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        dt = (time.perf_counter() - t0) * 1000
+        if i >= warmup:
+            times.append(dt)
+    times.sort()
+    return {"medianMs": times[len(times) // 2], "minMs": times[0], "maxMs": times[-1]}
+
+
+@torch.no_grad()
+def time_generation(spec, m):
+    c = m["config"]
+    model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], 0.0).eval()
+    idx = torch.zeros((1, 1), dtype=torch.long)
+    t0 = time.perf_counter()
+    for _ in range(spec["generateChars"]):
+        logits, _ = model(idx[:, -model.block_size:])
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+    return spec["generateChars"] / (time.perf_counter() - t0)
+
+
+def blas_name():
+    config = torch.__config__.show()
+    for line in config.splitlines():
+        if "BLAS_INFO" in line:
+            return line.split("=", 1)[1].strip()
+    # Debian's torch links the system BLAS; say which library the alternative points at.
+    try:
+        return os.path.basename(os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu"))
+    except OSError:
+        return "unknown"
+
+
+def main():
+    spec = json.load(sys.stdin)
+    torch.manual_seed(1337)
+    torch.set_num_threads(os.cpu_count())  # PyTorch at its best on this machine: all cores
+    models = {m["name"]: time_training(spec, m) for m in spec["models"]}
+    result = {
+        "torch": torch.__version__,
+        "blas": blas_name(),
+        "threads": torch.get_num_threads(),
+        "models": models,
+        "generationCharsPerSec": time_generation(spec, spec["models"][0]),
+    }
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

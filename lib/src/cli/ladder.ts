@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * npm run ladder [-- --steps bigram,one-head,...]
+ * Trains every step of the lecture's ladder at full settings (GPT_FAST=1 shrinks them) and prints one row per step:
+ * step, parameters, train and val loss, the lecture's val loss, the difference and the wall time.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../engine/backend";
+import { loadTinyShakespeare } from "../data/dataset";
+import { CharTokenizer } from "../data/tokenizer";
+import { trainValSplit } from "../data/batches";
+import { LADDER } from "../ladder";
+import { lessonSettings } from "../notebook/fast-mode";
+import { Rng } from "../random";
+import { AdamW } from "../train/adamw";
+import { train } from "../train/trainer";
+
+function parseSteps(argv: string[]): string[] {
+  const i = argv.indexOf("--steps");
+  if (i < 0) return LADDER.map((s) => s.id);
+  const ids = (argv[i + 1] ?? "").split(",").filter(Boolean);
+  const unknown = ids.filter((id) => !LADDER.some((s) => s.id === id));
+  if (unknown.length || !ids.length) {
+    throw new Error(`Unknown step(s): ${unknown.join(", ") || "(none given)"}. Steps: ${LADDER.map((s) => s.id).join(", ")}.`);
+  }
+  return ids;
+}
+
+const row = (cells: (string | number)[], widths: number[]) => cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ");
+
+async function main() {
+  const steps = parseSteps(process.argv.slice(2));
+  const backend = await initBackend();
+  console.log(backend.description);
+  const text = await loadTinyShakespeare();
+  const tokenizer = CharTokenizer.fromText(text);
+  const split = trainValSplit(tokenizer.encode(text));
+  const widths = [16, 10, 8, 8, 8, 7, 8];
+  console.log(row(["step", "params", "train", "val", "lecture", "diff", "seconds"], widths));
+  console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
+  for (const step of LADDER.filter((s) => steps.includes(s.id))) {
+    const settings = lessonSettings(step);
+    const rng = new Rng(1337);
+    const model = step.build(tokenizer.vocabSize, rng);
+    const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
+    const progress = process.stderr.isTTY && !process.env.CI;
+    const result = await train(model, optimizer, split, {
+      ...settings,
+      rng,
+      onEval: (p) => progress && process.stderr.write(`  ${step.id} step ${p.step}/${settings.maxIters}: train ${p.train.toFixed(4)} val ${p.val.toFixed(4)}\r`),
+    });
+    if (progress) process.stderr.write("\x1b[2K");
+    const last = result.history[result.history.length - 1];
+    console.log(row([step.id, model.numParameters(), last.train.toFixed(4), last.val.toFixed(4), step.lectureVal.toFixed(4),
+      (last.val - step.lectureVal).toFixed(3), (result.elapsedMs / 1000).toFixed(1)], widths));
+    model.dispose();
+    optimizer.dispose();
+  }
+  if (process.env.GPT_FAST) console.log(`(fast mode: ${"GPT_FAST"} is set, so the budgets are shrunk and the losses are not the lecture's)`);
+  console.log(`tensors left: ${tf.memory().numTensors}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
