@@ -32,6 +32,13 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every submodule with its dotted name ("" for this one, then `sa_head`, `sa_head.key`, …), depth first. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
   parameters(): tf.Variable[] {
     return this.namedParameters().map(([, v]) => v);
   }
@@ -50,6 +57,25 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Copies weights into the parameters, by PyTorch state_dict name — load_state_dict(strict=True), parameters only.
+   * Every parameter must be given with its shape, and every name given must be a parameter; otherwise nothing is
+   * changed and the error lists each problem. The caller keeps (and disposes) the tensors given.
+   */
+  loadStateDict(state: Record<string, tf.Tensor>): this {
+    const params = new Map(this.namedParameters());
+    const problems: string[] = [];
+    for (const [name, v] of params) {
+      const t = state[name];
+      if (!t) problems.push(`missing ${name} (${v.shape})`);
+      else if (t.shape.join(",") !== v.shape.join(",")) problems.push(`${name}: shape (${t.shape}), the model's is (${v.shape})`);
+    }
+    for (const name of Object.keys(state)) if (!params.has(name)) problems.push(`unexpected ${name}: the model has no such parameter`);
+    if (problems.length > 0) throw new Error(`loadStateDict: the weights do not fit the model:\n  ${problems.join("\n  ")}`);
+    for (const [name, v] of params) v.assign(state[name]);
+    return this;
   }
 
   /** Frees every parameter's memory. The module is unusable afterwards. */
