@@ -5,6 +5,7 @@
 import { BigramLanguageModel } from "./models/bigram";
 import { GPTLanguageModel, MultiHeadLanguageModel } from "./models/gpt";
 import type { LanguageModel } from "./models/language-model";
+import { SingleHeadLanguageModel } from "./models/single-head";
 import { Rng } from "./random";
 
 export interface LadderStep {
@@ -32,7 +33,7 @@ export const LADDER: LadderStep[] = [
   },
   {
     id: "one-head", title: "+ one self-attention head (32)", lectureVal: 2.4, ...small,
-    build: (vocabSize, rng) => new MultiHeadLanguageModel({ vocabSize, blockSize: 8, nEmbd: 32, nHead: 1, feedForward: false }, rng),
+    build: (vocabSize, rng) => new SingleHeadLanguageModel({ vocabSize, blockSize: 8, nEmbd: 32 }, rng),
   },
   {
     id: "multi-head", title: "multi-head attention (4 × 8)", lectureVal: 2.28, ...small,

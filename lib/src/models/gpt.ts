@@ -10,7 +10,7 @@ import { LayerNorm } from "../nn/layer-norm";
 import { Embedding, Linear } from "../nn/layers";
 import { MultiHeadAttention } from "../nn/multi-head";
 import { Rng } from "../random";
-import { LanguageModel } from "./language-model";
+import { EmbeddedLanguageModel } from "./embedded";
 
 export interface GPTConfig {
   vocabSize: number;
@@ -42,22 +42,6 @@ export function validateConfig(config: GPTConfig): void {
   }
   const dropout = config.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`GPT config: dropout must be in [0, 1), got ${dropout}.`);
-}
-
-/** Token and position embeddings summed: idx (B, T) -> x (B, T, C). Shared by both models. */
-abstract class EmbeddedLanguageModel extends LanguageModel {
-  abstract readonly tokenEmbeddingTable: Embedding;
-  abstract readonly positionEmbeddingTable: Embedding;
-
-  protected embed(idx: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const T = idx.shape[1];
-      if (T > this.blockSize!) throw new Error(`The context has ${T} tokens but the model sees at most blockSize = ${this.blockSize}: crop it (generate() does).`);
-      const tokEmb = this.tokenEmbeddingTable.forward(idx); // (B, T, C)
-      const posEmb = tf.gather(this.positionEmbeddingTable.weight, tf.range(0, T, 1, "int32")); // (T, C)
-      return tokEmb.add(posEmb) as tf.Tensor3D; // (B, T, C)
-    });
-  }
 }
 
 export interface MultiHeadConfig {
@@ -149,7 +133,7 @@ export class GPTLanguageModel extends EmbeddedLanguageModel {
       const maps: tf.Tensor4D[] = [];
       let x = this.embed(idx);
       for (const block of this.blocks) {
-        maps.push(block.sa.attention(block.ln1 ? block.ln1.forward(x) : x));
+        maps.push(block.attention(x));
         x = block.forward(x);
       }
       return maps;

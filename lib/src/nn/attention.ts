@@ -6,7 +6,41 @@ import { Module } from "./module";
 
 /** The causal mask for T positions: true on and below the diagonal (a token sees itself and its past). (T, T) */
 export function causalMask(T: number): tf.Tensor2D {
-  return tf.tidy(() => tf.linalg.bandPart(tf.ones([T, T], "bool"), -1, 0) as tf.Tensor2D);
+  // Built in JavaScript: tf.linalg.bandPart on a bool tensor corrupts the wasm backend's memory (tfjs 4.22).
+  const mask = new Uint8Array(T * T);
+  for (let i = 0; i < T; i++) mask.fill(1, i * T, i * T + i + 1);
+  return tf.tensor2d(mask, [T, T], "bool");
+}
+
+/** The mask as something to add to attention scores: 0 on and below the diagonal, −∞ above it. (T, T) */
+export function causalBias(T: number): tf.Tensor2D {
+  const bias = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) bias.fill(-Infinity, i * T + i + 1, (i + 1) * T);
+  return tf.tensor2d(bias, [T, T]);
+}
+
+/**
+ * The affinities of every query with every key, scaled by headSize^-0.5 so that they keep unit variance when q and k
+ * do (unscaled, the variance is headSize and softmax turns one-hot).
+ * q (B, T, hs), k (B, T', hs) -> (B, T, T')
+ */
+export function scaledAffinities(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => tf.matMul(q, k, false, true).mul(q.shape[2] ** -0.5)); // (B, T, hs) @ (B, hs, T') -> (B, T, T')
+}
+
+/**
+ * The decoder's softmax: −∞ above the diagonal (the future), then softmax along each row, so row t is a distribution
+ * over positions 0..t. With all-zero scores it is the running average of Lesson 3.
+ * scores (..., T, T) -> wei (..., T, T)
+ */
+export function causalSoftmax<R extends tf.Rank>(scores: tf.Tensor<R>): tf.Tensor<R> {
+  return tf.tidy(() => {
+    const T = scores.shape[scores.rank - 1];
+    // Added, not tf.where: the (T, T) mask broadcasts over the batch dimensions without tiling a bool tensor,
+    // which the wasm backend cannot do.
+    const masked = scores.add(causalBias(T)); // (..., T, T)
+    return tf.softmax(masked, -1) as tf.Tensor<R>;
+  });
 }
 
 export interface HeadOptions {
@@ -15,6 +49,9 @@ export interface HeadOptions {
   /** Initialise the projections from N(0, std²), as gpt.py (0.02); default: PyTorch's. */
   std?: number;
 }
+
+/** Receives a head's attention weights (B, T, T) during a forward pass; see Head.onAttention. */
+export type AttentionHook = (wei: tf.Tensor3D) => void;
 
 /**
  * One head of causal self-attention. Every token emits a query ("what am I looking for?") and a key ("what do I
@@ -26,6 +63,7 @@ export class Head extends Module {
   readonly query: Linear;
   readonly value: Linear;
   readonly dropout: Dropout;
+  private readonly hooks = new Set<AttentionHook>();
 
   constructor(readonly nEmbd: number, readonly headSize: number, { dropout = 0, rng = new Rng(), std }: HeadOptions = {}) {
     super();
@@ -38,21 +76,29 @@ export class Head extends Module {
   /** The attention weights: x (B, T, C) -> wei (B, T, T), each row a distribution over the row's past. */
   attention(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const T = x.shape[1];
       const k = this.key.forward(x); // (B, T, hs)
       const q = this.query.forward(x); // (B, T, hs)
-      const scores = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5); // (B, T, hs) @ (B, hs, T) -> (B, T, T)
-      const masked = tf.where(causalMask(T), scores, tf.fill(scores.shape, -Infinity)); // (B, T, T)
-      return tf.softmax(masked, -1) as tf.Tensor3D; // (B, T, T)
+      return causalSoftmax(scaledAffinities(q, k)); // (B, T, T)
     });
   }
 
   /** x (B, T, C) -> (B, T, headSize) */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const wei = this.dropout.forward(this.attention(x)); // (B, T, T)
+      const wei = this.attention(x); // (B, T, T)
+      for (const hook of this.hooks) hook(wei);
       const v = this.value.forward(x); // (B, T, hs)
-      return tf.matMul(wei, v); // (B, T, T) @ (B, T, hs) -> (B, T, hs)
+      return tf.matMul(this.dropout.forward(wei), v); // (B, T, T) @ (B, T, hs) -> (B, T, hs)
     });
+  }
+
+  /**
+   * Calls `hook` with the attention weights (B, T, T) of every forward pass (before dropout), until the returned
+   * function is called — PyTorch's register_forward_hook, for looking inside. The tensor is disposed after the pass:
+   * copy what you need (see attentionMaps in models/attention-maps).
+   */
+  onAttention(hook: AttentionHook): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
   }
 }

@@ -36,6 +36,11 @@ export class Block extends Module {
     }
   }
 
+  /** The attention weights this block's forward pass computes: x (B, T, C) -> (B, nHead, T, T) */
+  attention(x: tf.Tensor3D): tf.Tensor4D {
+    return tf.tidy(() => this.sa.attention(this.ln1 ? this.ln1.forward(x) : x));
+  }
+
   /** x (B, T, C) -> (B, T, C): x + sa(ln1(x)), then x + ffwd(ln2(x)) */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
