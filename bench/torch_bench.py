@@ -98,13 +98,10 @@ def time_generation(spec, m):
 
 
 def blas_name():
-    config = torch.__config__.show()
-    for line in config.splitlines():
-        if "BLAS_INFO" in line:
-            return line.split("=", 1)[1].strip()
-    # Debian's torch links the system BLAS; say which library the alternative points at.
+    # Debian's torch is built against the "generic" system BLAS: say which library the libblas.so.3 alternative picks.
     try:
-        return os.path.basename(os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu"))
+        lib = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
+        return f"{os.path.basename(os.path.dirname(lib))} ({lib})"  # openblas-pthread, openblas-openmp or blas (reference)
     except OSError:
         return "unknown"
 
