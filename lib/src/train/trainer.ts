@@ -18,12 +18,32 @@ export interface EvalPoint {
   elapsedMs: number;
 }
 
-/** One optimisation step on one batch; returns the batch's loss. */
-export function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Tensor2D, y: tf.Tensor2D): number {
-  const { value, grads } = tf.variableGrads(() => model.loss(x, y), model.parameters());
-  optimizer.step(grads);
-  const loss = value.dataSync()[0];
-  tf.dispose([value, grads]);
+/**
+ * One optimisation step on one batch; returns the batch's loss.
+ * `microBatches` > 1 splits the batch into that many equal parts and averages their gradients before the update
+ * (gradient accumulation): the same step, in less memory — how gpt.py's batch of 64 fits the wasm backend.
+ */
+export function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Tensor2D, y: tf.Tensor2D, microBatches = 1): number {
+  const B = x.shape[0];
+  if (!(Number.isInteger(microBatches) && microBatches >= 1 && B % microBatches === 0)) {
+    throw new Error(`microBatches must be a positive integer that divides the batch size ${B}, got ${microBatches}.`);
+  }
+  const xs = microBatches > 1 ? tf.split(x, microBatches, 0) : [x];
+  const ys = microBatches > 1 ? tf.split(y, microBatches, 0) : [y];
+  let sum: tf.NamedTensorMap = {};
+  let loss = 0;
+  for (let i = 0; i < microBatches; i++) {
+    const { value, grads } = tf.variableGrads(() => model.loss(xs[i] as tf.Tensor2D, ys[i] as tf.Tensor2D), model.parameters());
+    loss += value.dataSync()[0] / microBatches;
+    const previous = sum;
+    sum = i === 0 ? grads : tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.add(previous[k])])));
+    if (i > 0) tf.dispose([grads, previous]);
+    value.dispose();
+  }
+  const mean = microBatches > 1 ? tf.tidy(() => Object.fromEntries(Object.entries(sum).map(([k, g]) => [k, g.div(microBatches)]))) : sum;
+  optimizer.step(mean);
+  tf.dispose([sum, mean]);
+  if (microBatches > 1) tf.dispose([...xs, ...ys]);
   return loss;
 }
 
@@ -62,6 +82,8 @@ export interface TrainOptions extends BatchShape {
   rng?: Rng;
   /** Called after each evaluation (print it, plot it). */
   onEval?: (point: EvalPoint, history: EvalPoint[]) => void;
+  /** Split each batch into this many parts and accumulate their gradients (less memory, same step). Default 1. */
+  microBatches?: number;
 }
 
 export interface TrainResult {
@@ -77,7 +99,7 @@ export interface TrainResult {
  * Async only so that a notebook can show output while it runs: the event loop gets a turn at every evaluation.
  */
 export async function train(model: LanguageModel, optimizer: AdamW, split: Split, options: TrainOptions): Promise<TrainResult> {
-  const { maxIters, evalInterval, evalIters, batchSize, blockSize, rng = new Rng(), onEval } = options;
+  const { maxIters, evalInterval, evalIters, batchSize, blockSize, rng = new Rng(), onEval, microBatches = 1 } = options;
   for (const [k, v] of Object.entries({ maxIters, evalInterval, evalIters })) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`${k} must be a positive integer, got ${v}.`);
   }
@@ -95,7 +117,7 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
   for (let iter = 0; iter < maxIters; iter++) {
     if (iter % evalInterval === 0) await evaluate(iter);
     const { x, y } = getBatch(split.train, batchSize, blockSize, rng);
-    stepLosses.push(trainStep(model, optimizer, x, y));
+    stepLosses.push(trainStep(model, optimizer, x, y, microBatches));
     tf.dispose([x, y]);
   }
   await evaluate(maxIters);
