@@ -13,7 +13,7 @@ export { Head, causalMask, type HeadOptions } from "./nn/attention";
 export { crossEntropy } from "./nn/loss";
 export { LanguageModel } from "./models/language-model";
 export { BigramLanguageModel } from "./models/bigram";
-export { generate, streamTokens, type GenerateOptions } from "./models/generate";
+export { generate, streamTokens, nextTokenProbs, type GenerateOptions } from "./models/generate";
 export { GPTLanguageModel, MultiHeadLanguageModel, validateConfig, type GPTConfig, type MultiHeadConfig } from "./models/gpt";
 export { LayerNorm } from "./nn/layer-norm";
 export { MultiHeadAttention, CausalSelfAttention, type SelfAttention, type AttentionOptions } from "./nn/multi-head";

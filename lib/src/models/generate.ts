@@ -14,8 +14,11 @@ export interface GenerateOptions {
   onToken?: (token: number) => void;
 }
 
-/** The next-token distribution after `context`, cropped to the model's block size. */
-function nextTokenProbs(model: LanguageModel, context: number[], temperature: number, topK?: number): Float32Array {
+/**
+ * The distribution generate() samples the next token from after `context` (cropped to the model's block size):
+ * softmax of the last position's logits divided by `temperature`, keeping only the `topK` most likely. (vocabSize)
+ */
+export function nextTokenProbs(model: LanguageModel, context: number[], temperature = 1, topK?: number): Float32Array {
   return tf.tidy(() => {
     const cond = model.blockSize ? context.slice(-model.blockSize) : context; // crop to the last blockSize tokens
     const logits = model.forward(tf.tensor2d([cond], [1, cond.length], "int32")); // (1, T, V)
