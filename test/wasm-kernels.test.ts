@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "@build-gpt/lib";
+import { Rng, nativeKernels, useNativeKernels } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 /** Runs `f` on seeded inputs on the cpu backend and on wasm; returns both results as flat arrays. */
@@ -40,12 +40,57 @@ const cases: [string, number[], number[], boolean, boolean][] = [
   ["broadcast batch (1 vs 3)", [1, 8, 16], [3, 16, 8], false, false],
   ["general broadcast (2,1) vs (1,3)", [2, 1, 8, 16], [1, 3, 16, 8], false, false],
 ];
-for (const [name, aShape, bShape, ta, tb] of cases) {
-  test(`BatchMatMul on wasm equals cpu: ${name}`, async () => {
-    const [cpu, wasm] = await onBoth([aShape, bShape], (a, b) => tf.matMul(a, b, ta, tb));
-    assertAllClose(cpu, wasm);
+// Both wasm routes: the native kernels (where they load) and the WebAssembly ones.
+const native = nativeKernels() !== undefined;
+const routes = [
+  { route: "native kernels", on: true, skip: native ? false : "the native kernels do not load here" },
+  { route: "WebAssembly kernels", on: false, skip: false },
+] as const;
+
+/** Runs `f` with the native kernels on or off, then restores the setting. */
+async function withRoute<T>(on: boolean, f: () => Promise<T>): Promise<T> {
+  const previous = useNativeKernels(on);
+  try {
+    return await f();
+  } finally {
+    useNativeKernels(previous);
+  }
+}
+
+for (const { route, on, skip } of routes) {
+  for (const [name, aShape, bShape, ta, tb] of cases) {
+    test(`BatchMatMul on wasm (${route}) equals cpu: ${name}`, { skip }, async () => {
+      const [cpu, wasm] = await withRoute(on, () => onBoth([aShape, bShape], (a, b) => tf.matMul(a, b, ta, tb)));
+      assertAllClose(cpu, wasm);
+    });
+  }
+  test(`Sum over leading axes on wasm (${route}) equals cpu`, { skip }, async () => {
+    const [cpu, wasm] = await withRoute(on, () =>
+      onBoth([[5, 7, 19]], (x) => [x.sum(0), x.sum([0, 1]), x.sum([1, 0], true), x.sum(-1), x.sum([0, 2]), x.sum()]),
+    );
+    assertAllClose(cpu, wasm, 1e-4);
   });
 }
+
+test("the native matmul spreads a large product over threads and still equals cpu", { skip: native ? false : "no native kernels" }, async () => {
+  // Large enough to be split into tasks for every thread; uneven edges (rows % 6, columns % 16).
+  const [cpu, wasm] = await onBoth([[3, 97, 70], [3, 70, 83]], (a, b) => tf.matMul(a, b));
+  assertAllClose(cpu, wasm, 1e-3);
+});
+
+test("embedding lookups (GatherV2 along axis 0) on wasm equal cpu, and a bad index is a clear error", async () => {
+  const [cpu, wasm] = await onBoth([[10, 6]], (table) => {
+    const idx = tf.tensor2d([[1, 2, 2], [9, 0, 1]], [2, 3], "int32");
+    const out = tf.gather(table, idx);
+    idx.dispose();
+    return out;
+  });
+  assert.deepEqual(cpu, wasm);
+  const table = tf.zeros([4, 2]);
+  const bad = tf.tensor1d([0, 4], "int32");
+  assert.throws(() => tf.gather(table, bad), /index value 4 is not in \[0, 3\]/);
+  tf.dispose([table, bad]);
+});
 
 test("matMul gradients on wasm equal cpu", async () => {
   const [cpu, wasm] = await onBoth([[3, 10, 12], [3, 12, 14]], (a, b) => {

@@ -4,13 +4,15 @@
  * Order of preference (see README, "Engines"):
  *   1. @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node: native TensorFlow, used only when the user installed one
  *      and it loads (their install downloads libtensorflow from outside npm, so neither is a dependency);
- *   2. the WebAssembly backend with SIMD (the default), with its kernel gaps repaired (./wasm-kernels);
+ *   2. the WebAssembly backend with SIMD (the default), with its kernel gaps repaired (./wasm-kernels) and its matrix
+ *      multiplies and AdamW updates on native CPU kernels where they load (./native-kernels);
  *   3. the pure-JavaScript cpu backend, when WebAssembly cannot start.
  * GPT_BACKEND=tensorflow|wasm|cpu asks for one engine explicitly.
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { patchWasmKernels } from "./wasm-kernels";
+import { nativeKernelsStatus } from "./native-kernels";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -50,7 +52,7 @@ function describe(name: BackendName, nativePackage?: string): string {
   if (name === "tensorflow") return `Backend: tensorflow (native, ${nativePackage}) — ${version}`;
   if (name === "wasm") {
     const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD on" : "SIMD off";
-    return `Backend: wasm (WebAssembly, ${simd}, 1 thread) — ${version}`;
+    return `Backend: wasm (WebAssembly, ${simd}) with ${nativeKernelsStatus()} — ${version}`;
   }
   return `Backend: cpu (pure JavaScript, slow: about 30x slower than wasm) — ${version}`;
 }

@@ -1,5 +1,6 @@
 /**
- * Two repairs to TensorFlow.js's WebAssembly backend, so that training on it is correct and not needlessly slow.
+ * Two repairs to TensorFlow.js's WebAssembly backend, so that training on it is correct and not needlessly slow, and
+ * a faster route for its two hottest operations when the native CPU kernels load (./native-kernels).
  *
  * 1. BatchMatMul. The wasm kernel takes its fast (XNNPACK) path only when neither operand is transposed and the
  *    batch is 1; anything else runs a scalar loop about 20x slower. Every matmul gradient asks for a transposed
@@ -7,9 +8,14 @@
  *    kernel), fold a batch into rows when the right operand is shared, and split a large batched product into
  *    batch-1 products. The maths is unchanged; only the route differs.
  * 2. UnsortedSegmentSum, the gradient of `gather` (an embedding lookup), is not registered at all. We add it.
+ * 3. With the native kernels, BatchMatMul (transposed or batched, as it comes) runs on them directly; a Sum over the
+ *    leading axes (a bias gradient) skips the transpose the wasm kernel makes first; and AdamW's update of one
+ *    parameter is a single kernel, AdamWUpdate, instead of a dozen element-wise ones.
+ * 4. GatherV2 along axis 0 (an embedding lookup) copies rows directly: the wasm kernel is slow at it.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { nativeKernels } from "./native-kernels";
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo;
@@ -60,6 +66,20 @@ function slicedMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, batch:
   return out;
 }
 
+const floats = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Float32Array;
+
+/** The whole product on the native kernels: no transposes, no slicing, straight from and into the wasm heap. */
+function nativeMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, batchA: number, batchB: number): TensorInfo {
+  const [ra, ca] = a.shape.slice(-2);
+  const [rb, cb] = b.shape.slice(-2);
+  const [m, k, n] = [transposeA ? ca : ra, transposeA ? ra : ca, transposeB ? rb : cb];
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)).concat([m, n]);
+  const out = backend.makeOutput(outShape, "float32");
+  // Heap views are taken after the allocation: it may have grown (and moved) the heap.
+  nativeKernels()!.matmul(floats(backend, a), floats(backend, b), floats(backend, out), batchA, batchB, m, k, n, Number(transposeA), Number(transposeB));
+  return out;
+}
+
 const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b } = inputs;
   const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
@@ -71,6 +91,7 @@ const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   if (a.dtype !== "float32" || b.dtype !== "float32" || !(sameBatch || batchA === 1 || batchB === 1)) {
     return wasmBatchMatMul!({ inputs, backend, attrs }); // general broadcasting: the original handles it
   }
+  if (nativeKernels()) return nativeMatMul(backend, a, b, transposeA, transposeB, batchA, batchB);
   const temporaries: TensorInfo[] = [];
   const to3d = (x: TensorInfo, transpose: boolean, batch: number) => {
     const [r, c] = x.shape.slice(-2);
@@ -122,15 +143,80 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-/** Installs both repairs. Call before the wasm backend is first used; calling twice does nothing. */
+/**
+ * AdamWUpdate: inputs p, g, m, v (one parameter, its gradient and moments); attrs `scalars`, the eight float32 numbers
+ * of the update (see AdamW.step); outputs p', m', v'. Registered only when the native kernels load.
+ */
+const adamWUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { p, g, m, v } = inputs;
+  const outputs = [p, m, v].map((x) => backend.makeOutput(x.shape, "float32"));
+  const [p2, m2, v2] = outputs.map((x) => floats(backend, x));
+  nativeKernels()!.adamw(floats(backend, p), floats(backend, g), floats(backend, m), floats(backend, v), p2, m2, v2, attrs.scalars as Float32Array);
+  return outputs as unknown as TensorInfo;
+};
+
+/** The original Sum and GatherV2, for the cases the faster routes do not cover. */
+let wasmSum: KernelFunc | undefined;
+let wasmGather: KernelFunc | undefined;
+
+/** Sum over leading axes 0..p-1 of a float32 tensor runs on the native kernels; anything else on the original. */
+const sum: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((i, j) => i - j);
+  const leading = axes.length > 0 && axes.every((axis, i) => axis === i);
+  if (!nativeKernels() || x.dtype !== "float32" || !leading || axes.length === x.shape.length) {
+    return wasmSum!({ inputs, backend, attrs });
+  }
+  const kept = x.shape.slice(axes.length);
+  const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  const out = backend.makeOutput(shape, "float32");
+  nativeKernels()!.sumRows(floats(backend, x), floats(backend, out), size(x.shape.slice(0, axes.length)), size(kept));
+  return out;
+};
+
+/** x[indices] along axis 0 with no batch dimensions (an embedding lookup): one row copy per index. */
+const gather: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, indices } = inputs;
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  if (axis !== 0 || (attrs.batchDims as number) !== 0 || indices.dtype !== "int32") return wasmGather!({ inputs, backend, attrs });
+  const rows = x.shape[0];
+  const width = size(x.shape.slice(1));
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+  const ids = backend.typedArrayFromHeap(indices);
+  const table = backend.typedArrayFromHeap(x);
+  const o = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id < rows)) {
+      backend.disposeData(out.dataId);
+      throw new Error(`GatherV2: the index value ${id} is not in [0, ${rows - 1}]`);
+    }
+    o.set(table.subarray(id * width, (id + 1) * width), i * width);
+  }
+  return out;
+};
+
+/** Replaces a wasm kernel with `kernelFunc`; returns the original. */
+function reroute(name: string, kernelFunc: KernelFunc): KernelFunc {
+  const original = tf.getKernel(name, BACKEND);
+  if (!original) throw new Error(`tfjs-backend-wasm has no ${name} kernel: is @tensorflow/tfjs-backend-wasm 4.22.0 installed?`);
+  tf.unregisterKernel(name, BACKEND);
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  return original.kernelFunc as unknown as KernelFunc;
+}
+
+/** The name of the fused AdamW kernel; AdamW.step uses it when the current backend has it and the native kernels run. */
+export const ADAMW_UPDATE = "AdamWUpdate";
+
+/** Installs the repairs. Call before the wasm backend is first used; calling twice does nothing. */
 export function patchWasmKernels(): void {
   if (wasmBatchMatMul) return;
-  const original = tf.getKernel("BatchMatMul", BACKEND);
-  if (!original) throw new Error("The wasm backend is not registered: import '@tensorflow/tfjs-backend-wasm' first.");
-  wasmBatchMatMul = original.kernelFunc as unknown as KernelFunc;
-  tf.unregisterKernel("BatchMatMul", BACKEND);
-  tf.registerKernel({ ...original, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+  if (!tf.getKernel("BatchMatMul", BACKEND)) throw new Error("The wasm backend is not registered: import '@tensorflow/tfjs-backend-wasm' first.");
+  wasmBatchMatMul = reroute("BatchMatMul", batchMatMul);
+  wasmSum = reroute("Sum", sum);
+  wasmGather = reroute("GatherV2", gather);
   if (!tf.getKernel("UnsortedSegmentSum", BACKEND)) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: BACKEND, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
+  tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: BACKEND, kernelFunc: adamWUpdate as unknown as tf.KernelFunc });
 }

@@ -3,6 +3,8 @@
  * tfjs ships Adam but not AdamW.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeKernels } from "../engine/native-kernels";
+import { ADAMW_UPDATE } from "../engine/wasm-kernels";
 
 export interface AdamWOptions {
   lr?: number;
@@ -41,12 +43,22 @@ export class AdamW {
     const { lr, beta1, beta2, eps, weightDecay, t } = this;
     const stepSize = lr / (1 - beta1 ** t);
     const bias2Sqrt = Math.sqrt(1 - beta2 ** t);
+    // The same update as one fused kernel per parameter, where the native kernels run (see engine/native-kernels).
+    const fused = nativeKernels() && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
+    const scalars = Float32Array.of(beta1, 1 - beta1, beta2, 1 - beta2, bias2Sqrt, eps, 1 - lr * weightDecay, stepSize);
     tf.tidy(() => {
       for (const p of this.params) {
         const g = grads[p.name];
         if (!g) continue; // a parameter the loss does not depend on
         const m = this.m.get(p)!;
         const v = this.v.get(p)!;
+        if (fused) {
+          const [p2, m2, v2] = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, { scalars }) as tf.Tensor[];
+          m.assign(m2);
+          v.assign(v2);
+          p.assign(p2);
+          continue;
+        }
         m.assign(m.mul(beta1).add(g.mul(1 - beta1)));
         v.assign(v.mul(beta2).add(g.square().mul(1 - beta2)));
         const denom = v.sqrt().div(bias2Sqrt).add(eps);

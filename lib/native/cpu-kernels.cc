@@ -1,0 +1,411 @@
+// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update and a
+// column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
+// nothing is copied. Built by lib/native/build.mjs into lib/native/prebuilt/<platform>-<arch>/cpu-kernels.node and
+// committed, so that installing the project needs no compiler. lib/src/engine/native-kernels.ts loads it and falls
+// back to the WebAssembly kernels when it cannot.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <immintrin.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------------
+// A small thread pool: the calling (JavaScript) thread and n-1 workers share the tasks of one job. Tasks are claimed
+// one at a time, and the caller waits only for tasks a worker has claimed: a worker the OS has not scheduled (the
+// machine is busy) takes nothing, and the caller does the work alone. Idle workers spin briefly (a training step
+// calls the matmul every few hundred microseconds), then sleep.
+
+class Pool {
+ public:
+  explicit Pool(int threads) : threads_(threads) {
+    for (int i = 1; i < threads_; i++) std::thread([this] { Work(); }).detach();  // lives as long as the process
+  }
+  int threads() const { return threads_; }
+
+  // Runs task(0 .. tasks-1) across the pool; returns when all are done.
+  void Run(int tasks, const std::function<void(int)>& task) {
+    if (threads_ == 1 || tasks == 1) {
+      for (int t = 0; t < tasks; t++) task(t);
+      return;
+    }
+    task_ = &task;
+    tasks_ = tasks;
+    completed_.store(0);
+    const uint64_t generation = (claim_.load() >> 32) + 1;
+    claim_.store(generation << 32);  // publishes the job: generation in the high half, next task in the low half
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
+    Drain();
+    for (int spin = 0; completed_.load() < tasks; spin++) {
+      if (spin < 4096) {
+        _mm_pause();
+      } else {
+        std::this_thread::yield();  // a worker holds a task but lost its core: let it finish
+      }
+    }
+  }
+
+ private:
+  // Claims and runs tasks of the current job until none are left.
+  void Drain() {
+    for (;;) {
+      uint64_t word = claim_.load();
+      const std::function<void(int)>* task = task_;
+      const int tasks = tasks_;
+      const int next = int(word & 0xffffffffu);
+      // A failed exchange means another thread claimed, or a new job began: read again. A successful one proves
+      // `task` and `tasks` belong to this job (a new job is published only after this one's tasks are all claimed).
+      if (next >= tasks) return;
+      if (!claim_.compare_exchange_weak(word, word + 1)) continue;
+      (*task)(next);
+      completed_.fetch_add(1);
+    }
+  }
+
+  void Work() {
+    uint64_t seen = claim_.load() >> 32;
+    for (;;) {
+      for (int spin = 0; (claim_.load() >> 32) == seen && spin < 4096; spin++) _mm_pause();
+      if ((claim_.load() >> 32) == seen) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return (claim_.load() >> 32) != seen; });
+        sleepers_.fetch_sub(1);
+      }
+      seen = claim_.load() >> 32;
+      Drain();
+    }
+  }
+
+  const int threads_;
+  const std::function<void(int)>* task_ = nullptr;
+  int tasks_ = 0;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> completed_{0}, sleepers_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+// The CPU quota of this process's cgroup (containers, Binder), in whole cores; 0 when there is none.
+int CgroupCores() {
+  long quota = -1, period = 0;
+  if (FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r")) {  // cgroup v2: "max 100000" or "200000 100000"
+    char q[32] = {0};
+    if (std::fscanf(f, "%31s %ld", q, &period) == 2 && std::strcmp(q, "max") != 0) quota = std::atol(q);
+    std::fclose(f);
+  } else if (FILE* f = std::fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r")) {  // cgroup v1
+    if (std::fscanf(f, "%ld", &quota) != 1) quota = -1;
+    std::fclose(f);
+    if (FILE* g = std::fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r")) {
+      if (std::fscanf(g, "%ld", &period) != 1) period = 0;
+      std::fclose(g);
+    }
+  }
+  if (quota <= 0 || period <= 0) return 0;
+  return int(std::max(1L, quota / period));
+}
+
+int DefaultThreads() {
+  if (const char* env = std::getenv("GPT_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return std::min(n, 64);
+  }
+  int cores = int(std::thread::hardware_concurrency());
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
+  if (const int quota = CgroupCores(); quota > 0) cores = std::min(cores, quota);
+  return std::max(1, std::min(cores, 64));
+}
+
+Pool& ThePool() {
+  static Pool* pool = new Pool(DefaultThreads());  // never destroyed: its workers are detached
+  return *pool;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The kernels use AVX2; only they are compiled for it, so that loading the module on an older CPU is safe (it
+// reports `supported: false` and the loader falls back).
+#pragma GCC push_options
+#pragma GCC target("avx2")
+
+// Matrix multiply. C (M, N) = A (M, K) @ B (K, N), where A and B may each be stored transposed, for each of `batch`
+// slices. B is copied 16 columns at a time into a panel (K, 16); a micro-kernel then computes R <= 6 rows x 16
+// columns of C in registers. Each product is rounded, then added, in order of k, as XNNPACK's WebAssembly kernels do
+// (WebAssembly has no fused multiply-add): the results are bit for bit those of the WebAssembly route.
+
+constexpr int kCols = 16;
+constexpr int kRows = 6;
+
+// a(i, k) = a[i * rowStride + k * colStride]
+template <int R>
+void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, float* c, long ldc, int cols) {
+  __m256 lo[R], hi[R];
+  for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (int k = 0; k < K; k++) {
+    const __m256 b0 = _mm256_load_ps(panel + k * kCols);
+    const __m256 b1 = _mm256_load_ps(panel + k * kCols + 8);
+    const float* ak = a + k * colStride;
+    for (int r = 0; r < R; r++) {
+      const __m256 x = _mm256_broadcast_ss(ak + r * rowStride);
+      lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(x, b0));
+      hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(x, b1));
+    }
+  }
+  if (cols == kCols) {
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_ps(c + r * ldc, lo[r]);
+      _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
+    }
+  } else {
+    alignas(32) float tile[kCols];
+    for (int r = 0; r < R; r++) {
+      _mm256_store_ps(tile, lo[r]);
+      _mm256_store_ps(tile + 8, hi[r]);
+      std::copy(tile, tile + cols, c + r * ldc);
+    }
+  }
+}
+
+using MicroKernelFn = void (*)(int, const float*, long, long, const float*, float*, long, int);
+constexpr MicroKernelFn kMicroKernels[kRows + 1] = {nullptr,          MicroKernel<1>, MicroKernel<2>, MicroKernel<3>,
+                                                    MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
+
+// A per-thread, 32-byte aligned scratch panel of K x 16 floats.
+float* Panel(int K) {
+  thread_local std::vector<float> storage;
+  const size_t need = size_t(K) * kCols + 8;
+  if (storage.size() < need) storage.resize(need);
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 31) & ~uintptr_t(31));
+}
+
+struct MatMul {
+  const float* a;
+  const float* b;
+  float* c;
+  int batch, M, K, N;
+  bool transA, transB;
+  long strideA, strideB;  // elements between batch slices (0: shared)
+
+  // Columns j0 .. j0+15 of B's slice, as a (K, 16) panel padded with zeros.
+  void Pack(const float* bs, int j0, float* panel) const {
+    const int cols = std::min(kCols, N - j0);
+    for (int k = 0; k < K; k++) {
+      float* row = panel + k * kCols;
+      if (transB) {
+        for (int j = 0; j < cols; j++) row[j] = bs[long(j0 + j) * K + k];
+      } else {
+        std::copy(bs + long(k) * N + j0, bs + long(k) * N + j0 + cols, row);
+      }
+      std::fill(row + cols, row + kCols, 0.0f);
+    }
+  }
+
+  // Rows [i0, i1) of C's slice `s`, columns j0 .. j0+15.
+  void Tile(int s, int j0, int i0, int i1) const {
+    const float* as = a + s * strideA;
+    float* cs = c + long(s) * M * N;
+    float* panel = Panel(K);
+    Pack(b + s * strideB, j0, panel);
+    const long rowStride = transA ? 1 : K;
+    const long colStride = transA ? M : 1;
+    const int cols = std::min(kCols, N - j0);
+    for (int i = i0; i < i1; i += kRows) {
+      const int rows = std::min(kRows, i1 - i);
+      kMicroKernels[rows](K, as + i * rowStride, rowStride, colStride, panel, cs + long(i) * N + j0, N, cols);
+    }
+  }
+
+  void Run() const {
+    Pool& pool = ThePool();
+    const int colPanels = (N + kCols - 1) / kCols;
+    const double macs = double(batch) * M * K * N;
+    const int threads = macs < 32768 ? 1 : pool.threads();
+    // Enough tasks to keep every thread busy: split rows when slices x column panels are too few.
+    const int coarse = batch * colPanels;
+    int rowBlocks = 1;
+    if (threads > 1 && coarse < 4 * threads) rowBlocks = std::min((4 * threads + coarse - 1) / coarse, (M + kRows - 1) / kRows);
+    const int rowsPerBlock = ((M + rowBlocks - 1) / rowBlocks + kRows - 1) / kRows * kRows;
+    rowBlocks = (M + rowsPerBlock - 1) / rowsPerBlock;
+    auto task = [&](int t) {
+      const int rb = t % rowBlocks;
+      const int jp = (t / rowBlocks) % colPanels;
+      const int s = t / (rowBlocks * colPanels);
+      Tile(s, jp * kCols, rb * rowsPerBlock, std::min(M, (rb + 1) * rowsPerBlock));
+    };
+    const int tasks = coarse * rowBlocks;
+    if (threads == 1) {
+      for (int t = 0; t < tasks; t++) task(t);
+    } else {
+      pool.Run(tasks, task);
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------------------
+// AdamW, one parameter tensor, element by element in float32, in the order lib/src/train/adamw.ts computes it:
+//   m' = m*b1 + g*(1-b1);  v' = v*b2 + g^2*(1-b2);  p' = p*(1-lr*wd) - (m' / (sqrt(v')/bias2Sqrt + eps)) * stepSize
+
+struct AdamWScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, bias2Sqrt, eps, decay, stepSize;
+};
+
+void AdamW(size_t n, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2, float* v2,
+           const AdamWScalars& s) {
+  for (size_t i = 0; i < n; i++) {
+    const float mi = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
+    const float vi = v[i] * s.beta2 + (g[i] * g[i]) * s.oneMinusBeta2;
+    const float denom = std::sqrt(vi) / s.bias2Sqrt + s.eps;
+    p2[i] = p[i] * s.decay - (mi / denom) * s.stepSize;
+    m2[i] = mi;
+    v2[i] = vi;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Sum over the leading axis of a (rows, cols) matrix: out[c] = x[0, c] + x[1, c] + ... in that order, as the wasm
+// backend's Sum adds them after its transpose. (The gradient of a bias: dy summed over every row of a batch.)
+
+void SumRows(const float* x, float* out, long rows, long cols) {
+  std::fill(out, out + cols, 0.0f);
+  for (long r = 0; r < rows; r++) {
+    const float* row = x + r * cols;
+    for (long c = 0; c < cols; c++) out[c] += row[c];
+  }
+}
+
+#pragma GCC pop_options
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Node-API bindings.
+
+bool Throw(napi_env env, const char* message) {
+  napi_throw_error(env, nullptr, message);
+  return false;
+}
+
+bool GetFloats(napi_env env, napi_value value, float** data, size_t* length) {
+  bool isTyped = false;
+  napi_is_typedarray(env, value, &isTyped);
+  if (!isTyped) return Throw(env, "expected a Float32Array");
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr);
+  if (type != napi_float32_array) return Throw(env, "expected a Float32Array");
+  *data = static_cast<float*>(raw);
+  return true;
+}
+
+bool GetNumber(napi_env env, napi_value value, double* out) {
+  if (napi_get_value_double(env, value, out) != napi_ok) return Throw(env, "expected a number");
+  return true;
+}
+
+// matmul(a, b, c, batchA, batchB, M, K, N, transA, transB): c = a @ b per slice; a batch of 1 is shared.
+napi_value MatMulBinding(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 10) return Throw(env, "matmul takes 10 arguments"), nullptr;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  double d[7];
+  if (!GetFloats(env, argv[0], &a, &la) || !GetFloats(env, argv[1], &b, &lb) || !GetFloats(env, argv[2], &c, &lc)) return nullptr;
+  for (int i = 0; i < 7; i++) {
+    if (!GetNumber(env, argv[3 + i], &d[i])) return nullptr;
+  }
+  const long batchA = long(d[0]), batchB = long(d[1]), M = long(d[2]), K = long(d[3]), N = long(d[4]);
+  const bool transA = d[5] != 0, transB = d[6] != 0;
+  const long batch = std::max(batchA, batchB);
+  if (M < 1 || K < 1 || N < 1 || (batchA != batch && batchA != 1) || (batchB != batch && batchB != 1)) {
+    return Throw(env, "matmul: bad shapes"), nullptr;
+  }
+  if (size_t(batchA * M * K) != la || size_t(batchB * K * N) != lb || size_t(batch * M * N) != lc) {
+    return Throw(env, "matmul: array lengths do not match the shapes"), nullptr;
+  }
+  MatMul mm{a, b, c, int(batch), int(M), int(K), int(N), transA, transB, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N};
+  if (batchB == 1 && batchA > 1 && !transA) {  // a shared right operand: the slices of A are just more rows
+    mm.M = int(batchA * M);
+    mm.batch = 1;
+    mm.strideA = 0;
+  }
+  mm.Run();
+  return nullptr;
+}
+
+// adamw(p, g, m, v, p2, m2, v2, [beta1, 1-beta1, beta2, 1-beta2, bias2Sqrt, eps, 1-lr*wd, stepSize])
+napi_value AdamWBinding(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 8) return Throw(env, "adamw takes 8 arguments"), nullptr;
+  float* arrays[7];
+  size_t lengths[7];
+  for (int i = 0; i < 7; i++) {
+    if (!GetFloats(env, argv[i], &arrays[i], &lengths[i])) return nullptr;
+    if (lengths[i] != lengths[0]) return Throw(env, "adamw: arrays differ in length"), nullptr;
+  }
+  float* scalars;
+  size_t count;
+  if (!GetFloats(env, argv[7], &scalars, &count)) return nullptr;
+  if (count != 8) return Throw(env, "adamw: expected 8 scalars"), nullptr;
+  AdamWScalars s{scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5], scalars[6], scalars[7]};
+  AdamW(lengths[0], arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], s);
+  return nullptr;
+}
+
+// sumRows(x, out, rows, cols)
+napi_value SumRowsBinding(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 4) return Throw(env, "sumRows takes 4 arguments"), nullptr;
+  float *x, *out;
+  size_t lx, lo;
+  double rows, cols;
+  if (!GetFloats(env, argv[0], &x, &lx) || !GetFloats(env, argv[1], &out, &lo) || !GetNumber(env, argv[2], &rows) ||
+      !GetNumber(env, argv[3], &cols)) {
+    return nullptr;
+  }
+  if (size_t(rows * cols) != lx || size_t(cols) != lo) return Throw(env, "sumRows: array lengths do not match the shape"), nullptr;
+  SumRows(x, out, long(rows), long(cols));
+  return nullptr;
+}
+
+napi_value ThreadsBinding(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, ThePool().threads(), &out);
+  return out;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const bool supported = __builtin_cpu_supports("avx2");
+  napi_value value;
+  napi_get_boolean(env, supported, &value);
+  napi_set_named_property(env, exports, "supported", value);
+  if (!supported) return exports;  // the loader reads `supported` and falls back
+  const std::pair<const char*, napi_callback> functions[] = {
+      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"threads", ThreadsBinding}};
+  for (const auto& [name, fn] : functions) {
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
+    napi_set_named_property(env, exports, name, value);
+  }
+  return exports;
+}

@@ -1,0 +1,64 @@
+/**
+ * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX2 and every core, a fused
+ * AdamW update and a column sum (a bias gradient). They work on the wasm backend's tensors in place, through
+ * Float32Array views of its heap, and round as the WebAssembly kernels do: training gives the same numbers, faster.
+ *
+ * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
+ * project. Anywhere it cannot load (another platform, an old CPU, GPT_NATIVE=0) the WebAssembly kernels run instead,
+ * and `nativeKernelsStatus()` says why in one line.
+ */
+import * as path from "node:path";
+
+export interface NativeKernels {
+  /** c = a @ b for each of max(batchA, batchB) slices; a batch of 1 is shared. Shapes (batch, M, K) @ (batch, K, N). */
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: number, transB: number): void;
+  /** p2, m2, v2 = one AdamW update of p, m, v with gradient g; scalars as documented in cpu-kernels.cc. */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, scalars: Float32Array): void;
+  /** out[c] = sum over r of x[r, c], for x (rows, cols). */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Threads the matmul runs on (GPT_THREADS, default: the cores this process may use). */
+  threads(): number;
+}
+
+/** Where the prebuilt module for this platform lives. */
+export const NATIVE_MODULE_PATH = path.resolve(__dirname, "..", "..", "native", "prebuilt", `${process.platform}-${process.arch}`, "cpu-kernels.node");
+
+let loaded: { kernels?: NativeKernels; status: string } | undefined;
+
+function load(): { kernels?: NativeKernels; status: string } {
+  if (process.env.GPT_NATIVE === "0") return { status: "native CPU kernels off (GPT_NATIVE=0)" };
+  let module: { supported: boolean } & Partial<NativeKernels>;
+  try {
+    module = require(NATIVE_MODULE_PATH);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    return { status: `native CPU kernels unavailable for ${process.platform}-${process.arch} (${reason}); using WebAssembly's` };
+  }
+  if (!module.supported) return { status: "native CPU kernels need AVX2, which this CPU lacks; using WebAssembly's" };
+  const kernels = module as NativeKernels;
+  return { kernels, status: `native CPU kernels (AVX2, ${kernels.threads()} threads)` };
+}
+
+let enabled = true;
+
+/** The native kernels, or undefined when they cannot run here (or are switched off). Loaded once. */
+export function nativeKernels(): NativeKernels | undefined {
+  loaded ??= load();
+  return enabled ? loaded.kernels : undefined;
+}
+
+/**
+ * Switches the native kernels off (false) or back on (true) for what runs next, to compare the two paths in one
+ * process (the benchmark's maths check, the tests). Returns the previous setting.
+ */
+export function useNativeKernels(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
+
+/** One line: which kernels run, or why the native ones do not. */
+export function nativeKernelsStatus(): string {
+  loaded ??= load();
+  return loaded.status;
+}
