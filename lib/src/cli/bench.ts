@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --steps 20 --warmup 3 --no-torch]
+ * npm run bench [-- --steps 20 --warmup 3 --leak-steps 1000 --no-torch]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
- * steps, and generation; when PyTorch is installed (Debian's python3-torch), runs the same models in PyTorch in the
- * same run (bench/torch_bench.py) and prints ours ÷ PyTorch.
+ * steps, and generation, on the native CPU kernels and on the WebAssembly ones (the route before them); when PyTorch
+ * is installed (Debian's python3-torch), runs the same models in PyTorch in the same run (bench/torch_bench.py) and
+ * prints ours ÷ PyTorch. Then checks that the two routes give the same 50 seeded losses, and that training leaks no
+ * tensors (the count after step 10 and after step 1000).
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
+import { nativeKernels, nativeKernelsStatus, useNativeKernels } from "../engine/native-kernels";
 import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
 import { getBatch, trainValSplit } from "../data/batches";
@@ -54,6 +57,16 @@ function option(argv: string[], name: string, fallback: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Runs `f` with the native kernels on or off, then restores the setting. */
+function onRoute<T>(native: boolean, f: () => T): T {
+  const previous = useNativeKernels(native);
+  try {
+    return f();
+  } finally {
+    useNativeKernels(previous);
+  }
+}
+
 function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Timing {
   const rng = new Rng(1337);
   const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, rng);
@@ -81,6 +94,29 @@ function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps:
   model.dispose();
   optimizer.dispose();
   return result;
+}
+
+/**
+ * Trains model A from seed 1337 for `steps` steps; returns every step's loss and the tensor count after steps 10 and
+ * `steps` (the same count means nothing is left behind by a step).
+ */
+function seededRun(data: Int32Array, vocabSize: number, steps: number): { losses: number[]; tensorsAt10: number; tensorsAtEnd: number } {
+  const m = BENCH_MODELS[0];
+  const rng = new Rng(1337);
+  const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, rng);
+  const optimizer = new AdamW(model.parameters(), { lr: m.learningRate });
+  const losses: number[] = [];
+  let tensorsAt10 = NaN;
+  for (let i = 1; i <= steps; i++) {
+    const { x, y } = getBatch(data, m.batchSize, m.config.blockSize, rng);
+    losses.push(trainStep(model, optimizer, x, y));
+    tf.dispose([x, y]);
+    if (i === 10) tensorsAt10 = tf.memory().numTensors;
+  }
+  const tensorsAtEnd = tf.memory().numTensors;
+  model.dispose();
+  optimizer.dispose();
+  return { losses, tensorsAt10, tensorsAtEnd };
 }
 
 function timeGeneration(vocabSize: number, chars: number): number {
@@ -118,25 +154,34 @@ async function main() {
   const argv = process.argv.slice(2);
   const steps = option(argv, "--steps", 20);
   const warmup = option(argv, "--warmup", 3);
+  const leakSteps = option(argv, "--leak-steps", 1000);
   const backend = await initBackend();
   console.log(backend.description);
   const text = await loadTinyShakespeare();
   const tokenizer = CharTokenizer.fromText(text);
   const { train } = trainValSplit(tokenizer.encode(text));
+  const vocab = tokenizer.vocabSize;
+  const native = backend.name === "wasm" && nativeKernels() !== undefined;
 
-  const timings = BENCH_MODELS.map((m) => timeTraining(m, train, tokenizer.vocabSize, m.steps ?? steps, m.steps ? 1 : warmup));
-  const charsPerSec = timeGeneration(tokenizer.vocabSize, 500);
+  const time = (m: BenchModel) => timeTraining(m, train, vocab, m.steps ?? steps, m.steps ? 1 : warmup);
+  const timings = BENCH_MODELS.map(time);
+  // The route before the native kernels: the same models on the WebAssembly kernels alone.
+  const before = native ? onRoute(false, () => BENCH_MODELS.map(time)) : undefined;
+  const charsPerSec = timeGeneration(vocab, 500);
   const torch = argv.includes("--no-torch") ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
-  const head = ["model", "params", "ms/step", "min-max", "tokens/s", "peak RSS MB", "torch ms/step", "ours/torch"];
+  console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
+  const head = ["model", "params", "ms/step", "min-max", "tokens/s", "peak RSS MB", "before ms/step", "torch ms/step", "ours/torch", "before/torch"];
   console.log(head.join(" | "));
   console.log(head.map(() => "---").join(" | "));
-  for (const t of timings) {
+  timings.forEach((t, i) => {
     const theirs = typeof torch === "string" ? undefined : torch.models[t.name];
+    const old = before?.[i];
+    const ratio = (ms: number | undefined) => (ms !== undefined && theirs ? fmt(ms / theirs.medianMs, 2) : "-");
     console.log([t.name, t.params, fmt(t.medianMs), `${fmt(t.minMs)}-${fmt(t.maxMs)}`, Math.round(t.tokensPerSec), fmt(t.peakRssMB, 0),
-      theirs ? fmt(theirs.medianMs) : "-", theirs ? fmt(t.medianMs / theirs.medianMs, 2) : "-"].join(" | "));
-  }
+      old ? fmt(old.medianMs) : "-", theirs ? fmt(theirs.medianMs) : "-", ratio(t.medianMs), ratio(old?.medianMs)].join(" | "));
+  });
   const full = timings[2];
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
   console.log(`\ngpt.py model (timed at batch ${BENCH_MODELS[2].batchSize}), 5000 steps at batch ${GPT_PY_BATCH}: ` +
@@ -145,6 +190,18 @@ async function main() {
     (typeof torch === "string" ? "" : `; PyTorch ${fmt(torch.generationCharsPerSec, 0)} chars/s`));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
   else console.log(`PyTorch ${torch.torch}, BLAS: ${torch.blas}, threads: ${torch.threads}`);
+
+  // The maths is unchanged: 50 seeded steps give the same losses on both routes.
+  if (native) {
+    const a = seededRun(train, vocab, 50).losses;
+    const b = onRoute(false, () => seededRun(train, vocab, 50)).losses;
+    const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
+    console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
+      `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);
+  }
+  const leak = seededRun(train, vocab, leakSteps);
+  console.log(`tensors after step 10: ${leak.tensorsAt10}; after step ${leakSteps}: ${leak.tensorsAtEnd} ` +
+    `(${leak.tensorsAt10 === leak.tensorsAtEnd ? "no leak" : "LEAK"})`);
 }
 
 main().catch((err) => {
