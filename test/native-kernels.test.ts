@@ -4,6 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, nativeKernels, trainStep, trainValSplit, useNativeKernels } from "@build-gpt/lib";
 import { backend } from "./helpers";
@@ -73,4 +74,14 @@ test("the fused AdamW update equals the element-wise one bit for bit", { skip },
     }
   };
   assert.deepEqual(run(true), run(false));
+});
+
+test("without the native kernels (GPT_NATIVE=0) the backend line says so in one line", async () => {
+  const script = `
+    const L = require("@build-gpt/lib");
+    L.initBackend().then((info) => { console.log(info.description); console.log(String(L.nativeKernels())); });`;
+  const run = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, GPT_NATIVE: "0" }, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /Backend: wasm .*native CPU kernels off \(GPT_NATIVE=0\)/);
+  assert.match(run.stdout, /^undefined$/m);
 });
