@@ -71,7 +71,7 @@ export class TerminalBar {
   }
 
   private draw(line: string): void {
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1); // never wrap: a wrapped line cannot be redrawn
+    const width = Math.max(20, (this.stream.columns || 80) - 1); // never wrap: a wrapped line cannot be redrawn
     const fitted = line.length > width ? line.slice(0, width - 1) + "…" : line;
     this.stream.write(`\r${fitted}\x1b[K`);
     this.drawn = true;
