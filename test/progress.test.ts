@@ -37,7 +37,9 @@ function recorder(act: (s: Readonly<TrainStatus>) => void = () => {}) {
 }
 
 test("durations and rates read well", () => {
-  assert.equal(formatDuration(0), "0 s");
+  assert.equal(formatDuration(0), "0.0 s");
+  assert.equal(formatDuration(830), "0.8 s");
+  assert.equal(formatDuration(9960), "10 s");
   assert.equal(formatDuration(42_400), "42 s");
   assert.equal(formatDuration(59_600), "1 min 00 s");
   assert.equal(formatDuration(185_000), "3 min 05 s");
@@ -63,6 +65,7 @@ test("the progress line: running, evaluating, finished, interrupted", () => {
   const running = progressLine(status({ step: 120, loss: 2.4, lastEval, stepMs: 2400, evalMs: 400, evals: 2, elapsedMs: 3000 }), "bigram");
   assert.equal(running, "bigram: step 120/1000 · loss 2.4000 · train 2.5123, val 2.6000 (step 100) · 12.8k tok/s · 19 s left"); // 880 × 20 ms + 9 × 200 ms
   assert.equal(progressLine(status({ evaluating: true })), "step 0/1000 · evaluating");
+  assert.match(progressLine(status({ step: 10, loss: 3, stepMs: 10, evalMs: 10, evals: 1 })), / · 1\.1 s left$/); // 990 × 1 ms + 10 × 10 ms
   const done = progressLine(status({ step: 1000, lastEval: { ...lastEval, step: 1000 }, stepMs: 20_000, elapsedMs: 41_000, state: "done" }));
   assert.equal(done, "1000 steps in 41 s · train 2.5123, val 2.6000 · 12.8k tok/s");
   const stopped = progressLine(status({ step: 123, lastEval, stepMs: 2400, elapsedMs: 16_000, state: "interrupted" }));

@@ -50,9 +50,10 @@ export function timeLeftMs(s: Pick<TrainStatus, "step" | "maxIters" | "stepMs" |
   return Math.max(0, steps + evals);
 }
 
-/** "42 s", "3 min 05 s", "1 h 02 min". */
+/** "0.8 s", "42 s", "3 min 05 s", "1 h 02 min". */
 export function formatDuration(ms: number): string {
-  const t = Math.round(Math.max(0, ms) / 1000);
+  if (ms < 9950) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+  const t = Math.round(ms / 1000);
   const pad = (n: number) => String(n).padStart(2, "0");
   if (t < 60) return `${t} s`;
   if (t < 3600) return `${Math.floor(t / 60)} min ${pad(t % 60)} s`;
