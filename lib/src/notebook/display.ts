@@ -24,6 +24,7 @@ export function newTslabDisplay(): Tslab.Display {
  * ask would cost a TypeScript compiler), so the answer is read from the module cache.
  */
 export function inNotebook(): boolean {
+  if (typeof require === "undefined" || !require.cache) return false; // not Node's CommonJS: no kernel here
   const kernel = Object.entries(require.cache).find(([file]) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file))?.[1];
   return kernel?.exports?.lastWriteDisplayData != null;
 }

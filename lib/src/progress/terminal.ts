@@ -24,8 +24,12 @@ export interface TerminalBarOptions {
   keep?: boolean;
 }
 
+/** Node's stderr and environment; nothing to draw on where there is no `process` (a browser). */
+const nodeStderr = (): TerminalStream => (typeof process !== "undefined" ? process.stderr : { write: () => undefined });
+const nodeEnv = (): Record<string, string | undefined> => (typeof process !== "undefined" ? process.env : {});
+
 /** Whether CI is set to something other than "", "0" or "false". */
-export function isCI(env: Record<string, string | undefined> = process.env): boolean {
+export function isCI(env: Record<string, string | undefined> = nodeEnv()): boolean {
   const v = (env.CI ?? "").toLowerCase();
   return v !== "" && v !== "0" && v !== "false";
 }
@@ -44,7 +48,7 @@ export class TerminalBar {
   private readonly keep: boolean;
   private drawn = false;
 
-  constructor(readonly label: string, { stream = process.stderr, intervalMs = 250, env = process.env, keep = true }: TerminalBarOptions = {}) {
+  constructor(readonly label: string, { stream = nodeStderr(), intervalMs = 250, env = nodeEnv(), keep = true }: TerminalBarOptions = {}) {
     this.stream = stream;
     this.enabled = Boolean(stream.isTTY) && !isCI(env);
     this.throttle = new Throttle(intervalMs);

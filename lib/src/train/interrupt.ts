@@ -31,21 +31,26 @@ export interface InterruptWatch {
  * Listens for SIGINT until closed. By default only when the process already handles SIGINT, as the tslab kernel
  * does: a plain Node script has no handler, and adding one would take away Ctrl-C's default, exiting.
  */
-export function watchInterrupts(enabled = process.listenerCount("SIGINT") > 0): InterruptWatch {
+export function watchInterrupts(enabled = hasSignals() && process.listenerCount("SIGINT") > 0): InterruptWatch {
   let interrupted = false;
   const listener = () => {
     interrupted = true;
   };
-  if (enabled) process.on("SIGINT", listener);
+  const listening = enabled && hasSignals();
+  if (listening) process.on("SIGINT", listener);
   return {
     get interrupted() {
       return interrupted;
     },
     close: () => {
-      process.off("SIGINT", listener);
+      if (listening) process.off("SIGINT", listener);
     },
   };
 }
 
+/** Node has signals; a browser has no `process` (there, train() stops on its `signal` only). */
+const hasSignals = () => typeof process !== "undefined" && typeof process.on === "function";
+
 /** Gives the event loop a turn: a pending signal, timer or message (a display update, the kernel's I/O) gets handled. */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
