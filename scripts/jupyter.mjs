@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm start: opens the lessons in JupyterLab (or the classic Notebook) with this project's tslab kernel.
 // npm run test:notebooks: executes every lesson in fast mode and prints the failing cell's error.
+// npm run test:interrupt: interrupts the kernel in the middle of training and checks that the model is left usable.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
@@ -42,8 +43,8 @@ if (command === "start") {
   const [python, app] = lab ? [lab, "jupyterlab"] : [classic, "notebook"];
   console.log(`Opening the lessons in ${lab ? "JupyterLab" : "the classic Jupyter Notebook"} (kernel: TypeScript (tslab)).`);
   run(python, ["-m", app, ...rest], { cwd: join(root, "notebooks"), env: jupyterEnv() });
-} else if (command === "test") {
-  const python = findPython(["nbclient", "nbformat"]);
+} else if (command === "test" || command === "interrupt") {
+  const python = findPython(["nbclient", "nbformat", "jupyter_client"]);
   if (!python) {
     console.error(
       "Executing the notebooks needs Python with nbclient and nbformat.\n" +
@@ -55,8 +56,9 @@ if (command === "start") {
   const shared = resolve(root, "..", "shared", "data", "tinyshakespeare", "input.txt");
   const extra = { GPT_FAST: process.env.GPT_FAST ?? "1" };
   if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) extra.TINYSHAKESPEARE_PATH = shared;
-  run(python, [join(root, "test", "run_notebooks.py"), ...rest], { cwd: root, env: jupyterEnv(extra) });
+  const script = command === "test" ? "run_notebooks.py" : "interrupt_kernel.py";
+  run(python, [join(root, "test", script), ...rest], { cwd: root, env: jupyterEnv(extra) });
 } else {
-  console.error("usage: node scripts/jupyter.mjs start|test [args]");
+  console.error("usage: node scripts/jupyter.mjs start|test|interrupt [args]");
   process.exit(2);
 }

@@ -20,6 +20,7 @@ import { generate } from "../models/generate";
 import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
 import { trainStep } from "../train/trainer";
+import { TerminalBar } from "../progress/terminal";
 
 export interface BenchModel {
   name: string;
@@ -73,6 +74,7 @@ function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps:
   const optimizer = new AdamW(model.parameters(), { lr: m.learningRate });
   const times: number[] = [];
   let peak = process.memoryUsage().rss;
+  const bar = new TerminalBar(`model ${m.name}`, { keep: false });
   for (let i = 0; i < warmup + steps; i++) {
     const { x, y } = getBatch(data, m.batchSize, m.config.blockSize, rng);
     const t0 = performance.now();
@@ -81,7 +83,9 @@ function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps:
     tf.dispose([x, y]);
     if (i >= warmup) times.push(dt);
     peak = Math.max(peak, process.memoryUsage().rss);
+    bar.update(i + 1, warmup + steps, `${i < warmup ? "warm-up " : ""}step ${i + 1}/${warmup + steps} · ${fmt(dt)} ms`);
   }
+  bar.finish();
   const result = {
     name: m.name,
     params: model.numParameters(),

@@ -14,6 +14,7 @@ import { lessonSettings } from "../notebook/fast-mode";
 import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
 import { train } from "../train/trainer";
+import { terminalProgress } from "../progress/terminal";
 
 function parseSteps(argv: string[]): string[] {
   const i = argv.indexOf("--steps");
@@ -43,13 +44,8 @@ async function main() {
     const rng = new Rng(1337);
     const model = step.build(tokenizer.vocabSize, rng);
     const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
-    const progress = process.stderr.isTTY && !process.env.CI;
-    const result = await train(model, optimizer, split, {
-      ...settings,
-      rng,
-      onEval: (p) => progress && process.stderr.write(`  ${step.id} step ${p.step}/${settings.maxIters}: train ${p.train.toFixed(4)} val ${p.val.toFixed(4)}\r`),
-    });
-    if (progress) process.stderr.write("\x1b[2K");
+    // A bar on stderr while the step trains, erased when its row is printed (nothing at all when piped or in CI).
+    const result = await train(model, optimizer, split, { ...settings, rng, progress: terminalProgress(step.id, { keep: false }) });
     const last = result.history[result.history.length - 1];
     console.log(row([step.id, model.numParameters(), last.train.toFixed(4), last.val.toFixed(4), step.lectureVal.toFixed(4),
       (last.val - step.lectureVal).toFixed(3), (result.elapsedMs / 1000).toFixed(1)], widths));

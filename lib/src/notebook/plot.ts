@@ -51,6 +51,16 @@ export function showPlot(figure: Figure, options: { height?: number } = {}): voi
   plotlySent = true;
 }
 
+/**
+ * Sends plotly.js to the page as an output of its own, if this kernel has not sent it yet: for a figure that is
+ * redrawn in place (a live loss plot), which must not carry 10 MB of script at every redraw.
+ */
+export function loadPlotly(): void {
+  if (plotlySent) return;
+  tslabDisplay().html(plotlyScript());
+  plotlySent = true;
+}
+
 export interface LossSeries {
   name: string;
   points: { step: number; train?: number; val?: number }[];

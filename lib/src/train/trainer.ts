@@ -2,8 +2,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { getBatch, type Split } from "../data/batches";
 import type { LanguageModel } from "../models/language-model";
+import type { TrainProgress, TrainStatus } from "../progress/status";
 import { Rng } from "../random";
 import type { AdamW } from "./adamw";
+import { nextTurn, TrainingInterrupted, watchInterrupts, type InterruptWatch } from "./interrupt";
 
 export interface BatchShape {
   batchSize: number;
@@ -52,24 +54,34 @@ export function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Tensor2D
  * One batch's loss is noisy; the mean over many is the number worth comparing.
  */
 export function estimateLoss(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng): { train: number; val: number } {
+  const batches = lossEstimate(model, split, evalIters, shape, rng);
+  for (;;) {
+    const next = batches.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** estimateLoss one batch at a time: pauses after each batch, so that train() can give the event loop a turn or stop. */
+function* lossEstimate(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng): Generator<void, { train: number; val: number }> {
   const wasTraining = model.training;
   model.eval();
-  const out = { train: 0, val: 0 };
   try {
+    const out = { train: 0, val: 0 };
     for (const name of ["train", "val"] as const) {
       let sum = 0;
       for (let k = 0; k < evalIters; k++) {
-        const { x, y } = getBatch(split[name], shape.batchSize, shape.blockSize, rng);
-        const loss = model.loss(x, y);
-        sum += loss.dataSync()[0];
-        tf.dispose([x, y, loss]);
+        sum += tf.tidy(() => {
+          const { x, y } = getBatch(split[name], shape.batchSize, shape.blockSize, rng);
+          return model.loss(x, y).dataSync()[0];
+        });
+        yield;
       }
       out[name] = sum / evalIters;
     }
+    return out;
   } finally {
     model.train(wasTraining);
   }
-  return out;
 }
 
 export interface TrainOptions extends BatchShape {
@@ -84,6 +96,15 @@ export interface TrainOptions extends BatchShape {
   onEval?: (point: EvalPoint, history: EvalPoint[]) => void;
   /** Split each batch into this many parts and accumulate their gradients (less memory, same step). Default 1. */
   microBatches?: number;
+  /** Where to show progress as it trains: liveProgress() in a notebook, terminalProgress() in a script. */
+  progress?: TrainProgress;
+  /** Stop at the next step boundary once this is aborted (train() then throws TrainingInterrupted). */
+  signal?: AbortSignal;
+  /**
+   * Stop at the next step boundary on SIGINT, the kernel's interrupt (train() then throws TrainingInterrupted).
+   * Default: when the process already handles SIGINT, as the tslab kernel does; a script keeps Ctrl-C's default.
+   */
+  interruptible?: boolean;
 }
 
 export interface TrainResult {
@@ -94,32 +115,93 @@ export interface TrainResult {
   elapsedMs: number;
 }
 
+/** How often train() gives the event loop a turn: displays get drawn, and an interrupt lands within this (or one step). */
+const TURN_MS = 100;
+
 /**
  * Trains `model` for `maxIters` steps, evaluating at step 0, every `evalInterval` steps and after the last step.
- * Async only so that a notebook can show output while it runs: the event loop gets a turn at every evaluation.
+ * Async so that a notebook stays responsive: the event loop gets a turn every 100 ms, at a step boundary or between
+ * two evaluation batches. There the run can stop (kernel interrupt, `signal`): it throws TrainingInterrupted, with
+ * the model and optimizer as they were after the last completed step and no tensor left behind.
  */
 export async function train(model: LanguageModel, optimizer: AdamW, split: Split, options: TrainOptions): Promise<TrainResult> {
-  const { maxIters, evalInterval, evalIters, batchSize, blockSize, rng = new Rng(), onEval, microBatches = 1 } = options;
+  const { maxIters, evalInterval, evalIters, batchSize, blockSize, rng = new Rng(), onEval, microBatches = 1, progress, signal } = options;
   for (const [k, v] of Object.entries({ maxIters, evalInterval, evalIters })) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`${k} must be a positive integer, got ${v}.`);
   }
   const shape = { batchSize, blockSize };
   const history: EvalPoint[] = [];
   const stepLosses: number[] = [];
-  const start = performance.now();
-  const evaluate = async (step: number) => {
-    const point = { step, ...estimateLoss(model, split, evalIters, shape, rng), elapsedMs: performance.now() - start };
-    history.push(point);
-    onEval?.(point, history);
-    await new Promise((resolve) => setImmediate(resolve));
+  const status: TrainStatus = {
+    step: 0, maxIters, tokensPerStep: batchSize * blockSize, elapsedMs: 0, stepMs: 0, evalMs: 0,
+    evals: 0, evalsTotal: Math.ceil(maxIters / evalInterval) + 1, evaluating: false, state: "running",
   };
-  model.train();
-  for (let iter = 0; iter < maxIters; iter++) {
-    if (iter % evalInterval === 0) await evaluate(iter);
-    const { x, y } = getBatch(split.train, batchSize, blockSize, rng);
-    stepLosses.push(trainStep(model, optimizer, x, y, microBatches));
-    tf.dispose([x, y]);
+  const start = performance.now();
+  let interrupts: InterruptWatch | undefined;
+  let lastTurn = -Infinity;
+  /** At a safe point: report, give the event loop a turn if it is time, and stop if asked to. */
+  const checkpoint = async () => {
+    status.elapsedMs = performance.now() - start;
+    progress?.update(status, history);
+    if (performance.now() - lastTurn >= TURN_MS) {
+      await nextTurn();
+      lastTurn = performance.now();
+    }
+    if (signal?.aborted || interrupts?.interrupted) {
+      throw new TrainingInterrupted(status.step, { history, stepLosses, elapsedMs: performance.now() - start });
+    }
+  };
+  const evaluate = async (step: number) => {
+    const t0 = performance.now();
+    status.evaluating = true;
+    const batches = lossEstimate(model, split, evalIters, shape, rng);
+    try {
+      for (let next = batches.next(); ; next = batches.next()) {
+        if (next.done) {
+          const point = { step, ...next.value, elapsedMs: performance.now() - start };
+          history.push(point);
+          Object.assign(status, { lastEval: point, evals: status.evals + 1, evaluating: false });
+          onEval?.(point, history);
+          return;
+        }
+        await checkpoint();
+      }
+    } finally {
+      batches.return({ train: NaN, val: NaN }); // if stopped halfway: runs its finally, the model back in training mode
+      status.evalMs += performance.now() - t0;
+      status.evaluating = false;
+    }
+  };
+  try {
+    // Leave the cell's synchronous part first. While tslab runs it, node's vm takes SIGINT's listeners away and an
+    // interrupt terminates the script wherever it is (mid-step, tensors half made); from here on, SIGINT is an event.
+    await nextTurn();
+    interrupts = watchInterrupts(options.interruptible);
+    model.train();
+    for (let iter = 0; ; iter++) {
+      if (iter % evalInterval === 0 || iter === maxIters) await evaluate(iter);
+      if (iter === maxIters) break;
+      const t0 = performance.now();
+      const { x, y } = getBatch(split.train, batchSize, blockSize, rng);
+      try {
+        status.loss = trainStep(model, optimizer, x, y, microBatches);
+      } finally {
+        tf.dispose([x, y]);
+      }
+      stepLosses.push(status.loss);
+      status.step = iter + 1;
+      status.stepMs += performance.now() - t0;
+      await checkpoint();
+    }
+    status.state = "done";
+    status.elapsedMs = performance.now() - start;
+    return { history, stepLosses, elapsedMs: status.elapsedMs };
+  } catch (err) {
+    status.state = err instanceof TrainingInterrupted ? "interrupted" : "failed";
+    status.elapsedMs = performance.now() - start;
+    throw err;
+  } finally {
+    interrupts?.close();
+    progress?.end(status, history);
   }
-  await evaluate(maxIters);
-  return { history, stepLosses, elapsedMs: performance.now() - start };
 }
