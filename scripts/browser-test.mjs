@@ -328,9 +328,13 @@ async function runLessonLive(context, lesson, pageErrors) {
     const charts = await page.evaluate(chartsInPage);
     if (!failure && !problems.length) problems.push(...chartProblems(charts, EXPECTED[name]));
     // Save the executed copy (out/browser/notebooks/) for the HTML export, then photograph the page.
-    await page.evaluate(() => window.Jupyter.notebook.save_notebook());
-    await page.addStyleTag({ content: FLOWING_PAGE_CSS });
-    await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true });
+    try {
+      await page.evaluate(() => window.Jupyter.notebook.save_notebook());
+      await page.addStyleTag({ content: FLOWING_PAGE_CSS });
+      await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true });
+    } catch (error) {
+      problems.push(`saving or photographing the page failed: ${error.message}`);
+    }
     return { problems, charts, ran };
   } finally {
     await closeKernel(lesson);
