@@ -23,11 +23,32 @@ if (unknown.length) {
 }
 const site = join(root, "site");
 
+// What is running now, stopped on Ctrl-C or SIGTERM before this script exits: a child process (the notebook runner,
+// which shuts its kernel down on SIGINT, or nbconvert) and the browser of the final check.
+const running = { child: undefined, browser: undefined, stopping: false };
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    running.stopping = true;
+    console.error(`\nrender: ${signal}, stopping`);
+    if (running.child) {
+      const exited = new Promise((resolve) => running.child.once("exit", resolve));
+      running.child.kill(signal);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    }
+    if (running.browser) await running.browser.close().catch(() => {});
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+
 function run(command, commandArgs, options = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, { stdio: "inherit", cwd: root, ...options });
+    running.child = child;
     child.on("error", reject);
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on("exit", (code, signal) => {
+      running.child = undefined;
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -86,6 +107,7 @@ async function checkInBrowser(lessons) {
   }
   const problems = [];
   const browser = await launchChromium(playwright, chromium);
+  running.browser = browser;
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const refused = await keepOffline(context);
@@ -142,6 +164,7 @@ async function main() {
   console.log(`render: executing ${lessons.length} lessons ${full ? "at full settings" : "in fast mode"} into site/`);
   const paths = lessons.map((l) => join(root, "notebooks", l.file));
   if ((await run(python, [join(root, "test", "run_notebooks.py"), "--out", site, ...paths], { env: lessonEnv({ fast: !full }) })) !== 0) {
+    if (running.stopping) return 130;
     console.error("render: a lesson failed (above); site/ is incomplete and must not be published");
     return 1;
   }
