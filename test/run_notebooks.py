@@ -2,7 +2,7 @@
 
 On a failing cell it prints the cell's source and everything the cell wrote (tslab puts errors on stderr, where
 nbconvert would hide them), and exits non-zero. Executed copies are written to out/executed/ for a look.
-Usage: python3 test/run_notebooks.py [notebooks/NAME.ipynb ...]
+Usage: python3 test/run_notebooks.py [--out DIR] [notebooks/NAME.ipynb ...]   (--out: write the executed copies to DIR)
 """
 import glob
 import os
@@ -31,7 +31,7 @@ def cell_output_text(cell):
     return "\n".join(parts)
 
 
-def run(path):
+def run(path, out_dir):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="tslab", timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": os.path.dirname(path)}})
@@ -42,11 +42,11 @@ def run(path):
             if cell.cell_type != "code":
                 continue
             try:
-                client.execute_cell(cell, index)
+                # tslab sends no execute_input, so the prompt number is given here, as nbclient's own execute() does
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
             except CellExecutionError:
                 failure = (index, cell)
                 break
-    out_dir = os.path.join(ROOT, "out", "executed")
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
     name = os.path.relpath(path, ROOT)
@@ -61,11 +61,17 @@ def run(path):
 
 
 def main():
-    paths = sys.argv[1:] or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
+    args = sys.argv[1:]
+    out_dir = os.path.join(ROOT, "out", "executed")
+    if "--out" in args:
+        at = args.index("--out")
+        out_dir = os.path.abspath(args[at + 1])
+        del args[at:at + 2]
+    paths = args or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
     if not paths:
         print("no notebooks found in notebooks/")
         return 1
-    results = [run(os.path.abspath(p)) for p in paths]
+    results = [run(os.path.abspath(p), out_dir) for p in paths]
     passed = sum(results)
     print(f"notebooks: {passed} passed, {len(results) - passed} failed", flush=True)
     return 0 if all(results) else 1
