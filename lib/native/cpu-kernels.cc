@@ -9,6 +9,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <cmath>
@@ -26,8 +27,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------------------------------
 // A small thread pool: the calling (JavaScript) thread and n-1 workers share the tasks of one job. Tasks are claimed
 // one at a time, and the caller waits only for tasks a worker has claimed: a worker the OS has not scheduled (the
-// machine is busy) takes nothing, and the caller does the work alone. Idle workers spin briefly (a training step
-// calls the matmul every few hundred microseconds), then sleep.
+// machine is busy) takes nothing, and the caller does the work alone. Idle workers spin for up to 2 ms (a training
+// step calls the matmul every few hundred microseconds), then sleep.
 
 class Pool {
  public:
@@ -81,7 +82,12 @@ class Pool {
   void Work() {
     uint64_t seen = claim_.load() >> 32;
     for (;;) {
-      for (int spin = 0; (claim_.load() >> 32) == seen && spin < 4096; spin++) _mm_pause();
+      // Spin up to ~2 ms: in a training step the next matmul comes sooner than a sleeping thread wakes.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+      for (int spin = 1; (claim_.load() >> 32) == seen; spin++) {
+        _mm_pause();
+        if (spin % 256 == 0 && std::chrono::steady_clock::now() > until) break;
+      }
       if ((claim_.load() >> 32) == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleepers_.fetch_add(1);
