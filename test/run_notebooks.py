@@ -2,7 +2,9 @@
 
 On a failing cell it prints the cell's source and everything the cell wrote (tslab puts errors on stderr, where
 nbconvert would hide them), and exits non-zero. Executed copies are written to out/executed/ for a look.
-Usage: python3 test/run_notebooks.py [notebooks/NAME.ipynb ...]
+--memory also prints each lesson's peak memory: the kernel process's peak resident set (VmHWM, Linux only), read just
+before the kernel shuts down, plus that of any process the kernel started.
+Usage: python3 test/run_notebooks.py [--memory] [notebooks/NAME.ipynb ...]
 """
 import glob
 import os
@@ -31,7 +33,25 @@ def cell_output_text(cell):
     return "\n".join(parts)
 
 
-def run(path):
+def peak_rss_mb(pid):
+    """Peak resident set of a process and of its descendants, in MB (VmHWM from /proc), as (kernel, descendants)."""
+    def status(p, key):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return line.split()[1]
+        except OSError:
+            return None
+    family, descendants = {pid}, 0
+    for p in sorted(int(d) for d in os.listdir("/proc") if d.isdigit()):  # parents have lower pids, usually
+        if p != pid and status(p, "PPid") and int(status(p, "PPid")) in family:
+            family.add(p)
+            descendants += int(status(p, "VmHWM") or 0)
+    return int(status(pid, "VmHWM")) / 1024, descendants / 1024
+
+
+def run(path, memory=False):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="tslab", timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": os.path.dirname(path)}})
@@ -46,6 +66,8 @@ def run(path):
             except CellExecutionError:
                 failure = (index, cell)
                 break
+        if memory:
+            kernel_mb, children_mb = peak_rss_mb(client.km.provisioner.process.pid)
     out_dir = os.path.join(ROOT, "out", "executed")
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
@@ -57,15 +79,20 @@ def run(path):
         print("---- cell output ----\n" + cell_output_text(cell), flush=True)
         return False
     print(f"ok   {name} ({time.time() - started:.0f}s)", flush=True)
+    if memory:
+        print(f"peak memory {name}: kernel {kernel_mb:.0f} MB, processes it started {children_mb:.0f} MB", flush=True)
     return True
 
 
 def main():
-    paths = sys.argv[1:] or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
+    args = sys.argv[1:]
+    memory = "--memory" in args
+    args = [a for a in args if a != "--memory"]
+    paths = args or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
     if not paths:
         print("no notebooks found in notebooks/")
         return 1
-    results = [run(os.path.abspath(p)) for p in paths]
+    results = [run(os.path.abspath(p), memory) for p in paths]
     passed = sum(results)
     print(f"notebooks: {passed} passed, {len(results) - passed} failed", flush=True)
     return 0 if all(results) else 1
