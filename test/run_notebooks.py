@@ -34,7 +34,7 @@ def cell_output_text(cell):
 
 
 def peak_rss_mb(pid):
-    """Peak resident set of a process and of its descendants, in MB (VmHWM from /proc), as (kernel, descendants)."""
+    """Peak resident set of a process and of its descendants, in MiB (VmHWM from /proc), as (kernel, descendants)."""
     def status(p, key):
         try:
             with open(f"/proc/{p}/status") as f:
@@ -80,7 +80,7 @@ def run(path, memory=False):
         return False
     print(f"ok   {name} ({time.time() - started:.0f}s)", flush=True)
     if memory:
-        print(f"peak memory {name}: kernel {kernel_mb:.0f} MB, processes it started {children_mb:.0f} MB", flush=True)
+        print(f"peak memory {name}: kernel {kernel_mb:.0f} MiB, processes it started {children_mb:.0f} MiB", flush=True)
     return True
 
 
