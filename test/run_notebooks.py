@@ -2,7 +2,9 @@
 
 On a failing cell it prints the cell's source and everything the cell wrote (tslab puts errors on stderr, where
 nbconvert would hide them), and exits non-zero. Executed copies are written to out/executed/ for a look.
-Usage: python3 test/run_notebooks.py [--out DIR] [notebooks/NAME.ipynb ...]   (--out: write the executed copies to DIR)
+--memory also prints each lesson's peak memory: the kernel process's peak resident set (VmHWM, Linux only), read just
+before the kernel shuts down, plus that of any process the kernel started.
+Usage: python3 test/run_notebooks.py [--out DIR] [--memory] [notebooks/NAME.ipynb ...]   (--out: write the executed copies to DIR)
 """
 import glob
 import os
@@ -31,7 +33,25 @@ def cell_output_text(cell):
     return "\n".join(parts)
 
 
-def run(path, out_dir):
+def peak_rss_mb(pid):
+    """Peak resident set of a process and of its descendants, in MiB (VmHWM from /proc), as (kernel, descendants)."""
+    def status(p, key):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return line.split()[1]
+        except OSError:
+            return None
+    family, descendants = {pid}, 0
+    for p in sorted(int(d) for d in os.listdir("/proc") if d.isdigit()):  # parents have lower pids, usually
+        if p != pid and status(p, "PPid") and int(status(p, "PPid")) in family:
+            family.add(p)
+            descendants += int(status(p, "VmHWM") or 0)
+    return int(status(pid, "VmHWM")) / 1024, descendants / 1024
+
+
+def run(path, out_dir, memory=False):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="tslab", timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": os.path.dirname(path)}})
@@ -47,6 +67,8 @@ def run(path, out_dir):
             except CellExecutionError:
                 failure = (index, cell)
                 break
+        if memory:
+            kernel_mb, children_mb = peak_rss_mb(client.km.provisioner.process.pid)
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
     name = os.path.relpath(path, ROOT)
@@ -57,6 +79,8 @@ def run(path, out_dir):
         print("---- cell output ----\n" + cell_output_text(cell), flush=True)
         return False
     print(f"ok   {name} ({time.time() - started:.0f}s)", flush=True)
+    if memory:
+        print(f"peak memory {name}: kernel {kernel_mb:.0f} MiB, processes it started {children_mb:.0f} MiB", flush=True)
     return True
 
 
@@ -67,11 +91,13 @@ def main():
         at = args.index("--out")
         out_dir = os.path.abspath(args[at + 1])
         del args[at:at + 2]
+    memory = "--memory" in args
+    args = [a for a in args if a != "--memory"]
     paths = args or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
     if not paths:
         print("no notebooks found in notebooks/")
         return 1
-    results = [run(os.path.abspath(p), out_dir) for p in paths]
+    results = [run(os.path.abspath(p), out_dir, memory) for p in paths]
     passed = sum(results)
     print(f"notebooks: {passed} passed, {len(results) - passed} failed", flush=True)
     return 0 if all(results) else 1
