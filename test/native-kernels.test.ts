@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, nativeKernels, trainStep, trainValSplit, useNativeKernels } from "@build-gpt/lib";
+import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, nativeKernels, trainStep, trainValSplit, withNativeKernels } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -17,11 +17,10 @@ const BATCH = 16;
 /** Trains model A from seed 1337 for `steps` steps with the native kernels on or off; returns each step's loss. */
 async function trajectory(native: boolean, steps: number): Promise<{ losses: number[]; tensors: number[] }> {
   await backend("wasm");
-  const previous = useNativeKernels(native);
-  try {
-    const text = await loadTinyShakespeare();
-    const tokenizer = CharTokenizer.fromText(text);
-    const { train } = trainValSplit(tokenizer.encode(text));
+  const text = await loadTinyShakespeare();
+  const tokenizer = CharTokenizer.fromText(text);
+  const { train } = trainValSplit(tokenizer.encode(text));
+  return withNativeKernels(native, () => {
     const rng = new Rng(1337);
     const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, ...A }, rng);
     const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
@@ -36,9 +35,7 @@ async function trajectory(native: boolean, steps: number): Promise<{ losses: num
     model.dispose();
     optimizer.dispose();
     return { losses, tensors };
-  } finally {
-    useNativeKernels(previous);
-  }
+  });
 }
 
 test("50 seeded steps of model A: the native kernels' losses match the WebAssembly route's within 1e-4", { skip }, async () => {
@@ -54,9 +51,8 @@ test("50 seeded steps of model A: the native kernels' losses match the WebAssemb
 
 test("the fused AdamW update equals the element-wise one bit for bit", { skip }, async () => {
   await backend("wasm");
-  const run = (native: boolean) => {
-    const previous = useNativeKernels(native);
-    try {
+  const run = (native: boolean) =>
+    withNativeKernels(native, () => {
       const rng = new Rng(5);
       const p = tf.variable(tf.randomNormal([37, 11], 0, 1, "float32", rng.seed()));
       const optimizer = new AdamW([p], { lr: 3e-3, weightDecay: 0.1 });
@@ -69,10 +65,7 @@ test("the fused AdamW update equals the element-wise one bit for bit", { skip },
       optimizer.dispose();
       p.dispose();
       return out;
-    } finally {
-      useNativeKernels(previous);
-    }
-  };
+    });
   assert.deepEqual(run(true), run(false));
 });
 

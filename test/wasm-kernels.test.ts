@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { Rng, nativeKernels, useNativeKernels } from "@build-gpt/lib";
+import { Rng, nativeKernels, withNativeKernels } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 /** Runs `f` on seeded inputs on the cpu backend and on wasm; returns both results as flat arrays. */
@@ -47,25 +47,15 @@ const routes = [
   { route: "WebAssembly kernels", on: false, skip: false },
 ] as const;
 
-/** Runs `f` with the native kernels on or off, then restores the setting. */
-async function withRoute<T>(on: boolean, f: () => Promise<T>): Promise<T> {
-  const previous = useNativeKernels(on);
-  try {
-    return await f();
-  } finally {
-    useNativeKernels(previous);
-  }
-}
-
 for (const { route, on, skip } of routes) {
   for (const [name, aShape, bShape, ta, tb] of cases) {
     test(`BatchMatMul on wasm (${route}) equals cpu: ${name}`, { skip }, async () => {
-      const [cpu, wasm] = await withRoute(on, () => onBoth([aShape, bShape], (a, b) => tf.matMul(a, b, ta, tb)));
+      const [cpu, wasm] = await withNativeKernels(on, () => onBoth([aShape, bShape], (a, b) => tf.matMul(a, b, ta, tb)));
       assertAllClose(cpu, wasm);
     });
   }
   test(`Sum over leading axes on wasm (${route}) equals cpu`, { skip }, async () => {
-    const [cpu, wasm] = await withRoute(on, () =>
+    const [cpu, wasm] = await withNativeKernels(on, () =>
       onBoth([[5, 7, 19]], (x) => [x.sum(0), x.sum([0, 1]), x.sum([1, 0], true), x.sum(-1), x.sum([0, 2]), x.sum()]),
     );
     assertAllClose(cpu, wasm, 1e-4);

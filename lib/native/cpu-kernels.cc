@@ -317,6 +317,13 @@ bool GetFloats(napi_env env, napi_value value, float** data, size_t* length) {
   return true;
 }
 
+// The call's arguments into argv; false (with a JavaScript error) unless there are exactly n.
+bool GetArgs(napi_env env, napi_callback_info info, size_t n, napi_value* argv, const char* usage) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return argc == n || Throw(env, usage);
+}
+
 bool GetNumber(napi_env env, napi_value value, double* out) {
   if (napi_get_value_double(env, value, out) != napi_ok) return Throw(env, "expected a number");
   return true;
@@ -324,10 +331,8 @@ bool GetNumber(napi_env env, napi_value value, double* out) {
 
 // matmul(a, b, c, batchA, batchB, M, K, N, transA, transB): c = a @ b per slice; a batch of 1 is shared.
 napi_value MatMulBinding(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10) return Throw(env, "matmul takes 10 arguments"), nullptr;
+  if (!GetArgs(env, info, 10, argv, "matmul takes 10 arguments")) return nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   double d[7];
@@ -356,10 +361,8 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
 
 // adamw(p, g, m, v, p2, m2, v2, [beta1, 1-beta1, beta2, 1-beta2, bias2Sqrt, eps, 1-lr*wd, stepSize])
 napi_value AdamWBinding(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 8) return Throw(env, "adamw takes 8 arguments"), nullptr;
+  if (!GetArgs(env, info, 8, argv, "adamw takes 8 arguments")) return nullptr;
   float* arrays[7];
   size_t lengths[7];
   for (int i = 0; i < 7; i++) {
@@ -377,10 +380,8 @@ napi_value AdamWBinding(napi_env env, napi_callback_info info) {
 
 // sumRows(x, out, rows, cols)
 napi_value SumRowsBinding(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 4) return Throw(env, "sumRows takes 4 arguments"), nullptr;
+  if (!GetArgs(env, info, 4, argv, "sumRows takes 4 arguments")) return nullptr;
   float *x, *out;
   size_t lx, lo;
   double rows, cols;

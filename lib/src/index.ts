@@ -3,7 +3,7 @@
  * Each lesson imports what earlier lessons built from here.
  */
 export { initBackend, type BackendInfo, type BackendName } from "./engine/backend";
-export { nativeKernels, nativeKernelsStatus, useNativeKernels, type NativeKernels } from "./engine/native-kernels";
+export { nativeKernels, nativeKernelsStatus, useNativeKernels, withNativeKernels, type NativeKernels } from "./engine/native-kernels";
 export { Rng } from "./random";
 export { loadTinyShakespeare, defaultDataDir, TINY_SHAKESPEARE, type LoadOptions } from "./data/dataset";
 export { CharTokenizer } from "./data/tokenizer";

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
-import { nativeKernels, nativeKernelsStatus, useNativeKernels } from "../engine/native-kernels";
+import { nativeKernels, nativeKernelsStatus, withNativeKernels } from "../engine/native-kernels";
 import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
 import { getBatch, trainValSplit } from "../data/batches";
@@ -57,16 +57,6 @@ function option(argv: string[], name: string, fallback: number): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Runs `f` with the native kernels on or off, then restores the setting. */
-function onRoute<T>(native: boolean, f: () => T): T {
-  const previous = useNativeKernels(native);
-  try {
-    return f();
-  } finally {
-    useNativeKernels(previous);
-  }
-}
 
 function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Timing {
   const rng = new Rng(1337);
@@ -170,7 +160,7 @@ async function main() {
   const time = (m: BenchModel) => timeTraining(m, train, vocab, m.steps ?? steps, m.steps ? 1 : warmup);
   const timings = BENCH_MODELS.map(time);
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
-  const before = native ? onRoute(false, () => BENCH_MODELS.map(time)) : undefined;
+  const before = native ? withNativeKernels(false, () => BENCH_MODELS.map(time)) : undefined;
   const charsPerSec = timeGeneration(vocab, 500);
   const torch = argv.includes("--no-torch") ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
@@ -198,7 +188,7 @@ async function main() {
   // The maths is unchanged: 50 seeded steps give the same losses on both routes.
   if (native) {
     const a = seededRun(train, vocab, 50).losses;
-    const b = onRoute(false, () => seededRun(train, vocab, 50)).losses;
+    const b = withNativeKernels(false, () => seededRun(train, vocab, 50)).losses;
     const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
     console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
       `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);

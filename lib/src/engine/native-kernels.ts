@@ -57,6 +57,21 @@ export function useNativeKernels(on: boolean): boolean {
   return previous;
 }
 
+/** Runs `f` (or awaits it, if it returns a promise) with the native kernels on or off, then restores the setting. */
+export function withNativeKernels<T>(on: boolean, f: () => T): T {
+  const previous = useNativeKernels(on);
+  let result: T;
+  try {
+    result = f();
+  } catch (err) {
+    useNativeKernels(previous);
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(() => useNativeKernels(previous)) as T;
+  useNativeKernels(previous);
+  return result;
+}
+
 /** One line: which kernels run, or why the native ones do not. */
 export function nativeKernelsStatus(): string {
   loaded ??= load();

@@ -26,10 +26,14 @@ const MIN_SLICE_MACS = 16 * 16 * 16;
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-function kernel(name: string): KernelFunc {
+function kernelConfig(name: string): tf.KernelConfig {
   const config = tf.getKernel(name, BACKEND);
   if (!config) throw new Error(`tfjs-backend-wasm has no ${name} kernel: is @tensorflow/tfjs-backend-wasm 4.22.0 installed?`);
-  return config.kernelFunc as unknown as KernelFunc;
+  return config;
+}
+
+function kernel(name: string): KernelFunc {
+  return kernelConfig(name).kernelFunc as unknown as KernelFunc;
 }
 
 /** The original BatchMatMul, kept so the fast path can be called with operands it accepts. */
@@ -198,8 +202,7 @@ const gather: KernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Replaces a wasm kernel with `kernelFunc`; returns the original. */
 function reroute(name: string, kernelFunc: KernelFunc): KernelFunc {
-  const original = tf.getKernel(name, BACKEND);
-  if (!original) throw new Error(`tfjs-backend-wasm has no ${name} kernel: is @tensorflow/tfjs-backend-wasm 4.22.0 installed?`);
+  const original = kernelConfig(name);
   tf.unregisterKernel(name, BACKEND);
   tf.registerKernel({ ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   return original.kernelFunc as unknown as KernelFunc;
