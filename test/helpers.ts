@@ -1,6 +1,7 @@
 /** Shared set-up for the unit tests: one backend for the whole run, and the dataset from ../shared when present. */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendName } from "@build-gpt/lib";
 
 const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
@@ -15,4 +16,21 @@ export function assertClose(actual: number, expected: number, tolerance: number,
   if (!(Math.abs(actual - expected) <= tolerance)) {
     throw new Error(`${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
   }
+}
+
+/** The attention weights a layer computes in one forward pass on x, read through its hook; the caller disposes them. */
+export function attentionOf<W extends tf.Tensor>(layer: { onAttention(hook: (w: W) => void): () => void; forward(x: tf.Tensor3D): tf.Tensor }, x: tf.Tensor3D): W {
+  let seen: W | undefined;
+  const remove = layer.onAttention((w) => {
+    seen = tf.keep(w.clone());
+  });
+  try {
+    tf.tidy(() => {
+      layer.forward(x);
+    });
+  } finally {
+    remove();
+  }
+  if (!seen) throw new Error("the layer's forward pass called no attention hook");
+  return seen;
 }

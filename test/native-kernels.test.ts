@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, nativeKernels, trainStep, trainValSplit, withNativeKernels } from "@build-gpt/lib";
+import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
+import { nativeKernels, withNativeKernels } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -72,7 +73,8 @@ test("the fused AdamW update equals the element-wise one bit for bit", { skip },
 test("without the native kernels (GPT_NATIVE=0) the backend line says so in one line", async () => {
   const script = `
     const L = require("@build-gpt/lib");
-    L.initBackend().then((info) => { console.log(info.description); console.log(String(L.nativeKernels())); });`;
+    const I = require("@build-gpt/lib/internal");
+    L.initBackend().then((info) => { console.log(info.description); console.log(String(I.nativeKernels())); });`;
   const run = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, GPT_NATIVE: "0" }, encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /Backend: wasm .*native CPU kernels off \(GPT_NATIVE=0\)/);

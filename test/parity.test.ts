@@ -14,7 +14,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   AdamW, BigramLanguageModel, Block, CausalSelfAttention, FeedForward, GPTLanguageModel, Head, LanguageModel, LayerNorm,
-  Module, MultiHeadAttention, MultiHeadLanguageModel, SingleHeadLanguageModel,
+  Module, MultiHeadAttention, MultiHeadLanguageModel, Rng, SingleHeadLanguageModel,
 } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
@@ -67,11 +67,11 @@ function build(c: Case): Module {
     case "FeedForward": return new FeedForward(k.n_embd);
     case "Block": return new Block(k.n_embd, k.n_head, { attention: k.attention ?? "heads" });
     case "CausalSelfAttention": return new CausalSelfAttention(k.n_embd, k.n_head);
-    case "BigramLanguageModel": return new BigramLanguageModel(k.vocab_size);
-    case "SingleHeadLanguageModel": return new SingleHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd });
+    case "BigramLanguageModel": return new BigramLanguageModel(k.vocab_size, new Rng(1));
+    case "SingleHeadLanguageModel": return new SingleHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd }, new Rng(1));
     case "MultiHeadLanguageModel":
-      return new MultiHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd, nHead: k.n_head, feedForward: true });
-    case "GPTLanguageModel": return new GPTLanguageModel(gptConfig(k));
+      return new MultiHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd, nHead: k.n_head, feedForward: true }, new Rng(1));
+    case "GPTLanguageModel": return new GPTLanguageModel(gptConfig(k), new Rng(1));
     default: throw new Error(`no library module for the fixture's ${c.module}`);
   }
 }
@@ -203,7 +203,7 @@ test("parity: gpt.py's full configuration has PyTorch's parameter names, shapes 
     const masks = full.state_dict_buffers.filter((n) => /\.(heads\.\d+\.tril|sa\.bias)$/.test(n));
     assert.deepEqual(masks, full.state_dict_buffers, `${full.name}: state_dict entries that are neither parameters nor masks`);
     assert.equal(masks.length, 6 * (full.config.attention === "heads" ? 6 : 1));
-    const model = new GPTLanguageModel(gptConfig(full.config));
+    const model = new GPTLanguageModel(gptConfig(full.config), new Rng(1));
     assertSameParameters(model, full.parameters, full.name);
     assert.equal(model.numParameters(), full.num_parameters);
     assert.equal(model.numParameters(), 10_788_929);

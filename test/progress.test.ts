@@ -2,10 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
-  AdamW, BigramLanguageModel, barText, formatDuration, formatRate, generate, inNotebook, isCI, liveProgress, progressLine,
-  Rng, TerminalBar, terminalProgress, Throttle, timeLeftMs, tokensPerSecond, train, TrainingInterrupted, watchInterrupts,
-  type Split, type TrainProgress, type TrainStatus, type TerminalStream,
+  AdamW, BigramLanguageModel, generate, liveProgress, Rng, terminalProgress, train, TrainingInterrupted,
+  type Split, type TrainProgress, type TrainStatus,
 } from "@build-gpt/lib";
+import {
+  barText, formatDuration, formatRate, inNotebook, isCI, progressLine, TerminalBar, Throttle, timeLeftMs, tokensPerSecond,
+  watchInterrupts, type TerminalStream,
+} from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const status = (s: Partial<TrainStatus> = {}): TrainStatus => ({

@@ -8,18 +8,20 @@ import {
   CausalSelfAttention, CharTokenizer, Dropout, GPTLanguageModel, LayerNorm, MultiHeadAttention, MultiHeadLanguageModel, Rng,
   loadCheckpoint, saveCheckpoint, validateConfig,
 } from "@build-gpt/lib";
-import { backend } from "./helpers";
+import { attentionOf, backend } from "./helpers";
 
 const randomX = (shape: [number, number, number], seed = 3) => tf.randomNormal(shape, 0, 1, "float32", seed) as tf.Tensor3D;
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
 
 test("multi-head attention: (B, T, C) in, (B, T, C) out; each head gets C / nHead channels", async () => {
   await backend();
-  const mha = new MultiHeadAttention(32, 4, 8, { rng: new Rng(1) });
+  const mha = new MultiHeadAttention(32, 4, 8).initWeights(new Rng(1));
   const x = randomX([2, 8, 32]);
   const y = mha.forward(x);
   assert.deepEqual(y.shape, [2, 8, 32]);
-  assert.deepEqual(mha.attention(x).shape, [2, 4, 8, 8]);
+  const maps = attentionOf(mha.heads[0], x);
+  assert.deepEqual(maps.shape, [2, 8, 8]);
+  maps.dispose();
   assert.equal(mha.heads.length, 4);
   assert.deepEqual(mha.heads[0].forward(x).shape, [2, 8, 8]);
   tf.dispose([x, y]);
@@ -30,8 +32,8 @@ test("batched attention (nanoGPT) equals per-head attention with the same weight
   await backend();
   const [C, nh] = [32, 4];
   const hs = C / nh;
-  const perHead = new MultiHeadAttention(C, nh, hs, { rng: new Rng(5) });
-  const batched = new CausalSelfAttention(C, nh, { rng: new Rng(6) });
+  const perHead = new MultiHeadAttention(C, nh, hs).initWeights(new Rng(5));
+  const batched = new CausalSelfAttention(C, nh).initWeights(new Rng(6));
   // c_attn rows: [query of every head; key of every head; value of every head], as nanoGPT splits them.
   const rows = (pick: "query" | "key" | "value") => perHead.heads.map((h) => h[pick].weight);
   tf.tidy(() => {
@@ -41,7 +43,10 @@ test("batched attention (nanoGPT) equals per-head attention with the same weight
   });
   const x = randomX([3, 16, C]);
   assert.ok(maxAbsDiff(perHead.forward(x), batched.forward(x)) < 1e-5);
-  assert.ok(maxAbsDiff(perHead.attention(x), batched.attention(x)) < 1e-6);
+  const heads = tf.tidy(() => tf.stack(perHead.heads.map((h) => attentionOf(h, x)), 1)); // (B, nh, T, T)
+  const att = attentionOf(batched, x); // (B, nh, T, T)
+  assert.ok(maxAbsDiff(heads, att) < 1e-6);
+  tf.dispose([heads, att]);
   tf.dispose(x);
   perHead.dispose();
   batched.dispose();
@@ -60,7 +65,7 @@ test("LayerNorm gives every token mean ≈ 0 and variance ≈ 1", async () => {
 
 test("dropout is active in training and off in evaluation", async () => {
   await backend();
-  const dropout = new Dropout(0.5, new Rng(2));
+  const dropout = new Dropout(0.5).initWeights(new Rng(2));
   const x = tf.ones([1000]);
   const trained = dropout.forward(x).dataSync();
   const zeros = trained.filter((v) => v === 0).length;
@@ -88,13 +93,13 @@ test("a GPT in eval mode is deterministic; in training mode dropout changes its 
 
 test("parameter counts: the notebook's final model 209,729; gpt.py's 10,788,929", async () => {
   await backend();
-  const small = new GPTLanguageModel({ vocabSize: 65, blockSize: 32, nEmbd: 64, nHead: 4, nLayer: 4 });
+  const small = new GPTLanguageModel({ vocabSize: 65, blockSize: 32, nEmbd: 64, nHead: 4, nLayer: 4 }, new Rng(1));
   assert.equal(small.numParameters(), 209_729);
   small.dispose();
-  const big = new GPTLanguageModel({ vocabSize: 65, blockSize: 256, nEmbd: 384, nHead: 6, nLayer: 6, dropout: 0.2 });
+  const big = new GPTLanguageModel({ vocabSize: 65, blockSize: 256, nEmbd: 384, nHead: 6, nLayer: 6, dropout: 0.2 }, new Rng(1));
   assert.equal(big.numParameters(), 10_788_929);
   big.dispose();
-  const step = new MultiHeadLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 32, nHead: 4, feedForward: true });
+  const step = new MultiHeadLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 32, nHead: 4, feedForward: true }, new Rng(1));
   assert.ok(step.namedParameters().some(([n]) => n === "sa_heads.heads.3.query.weight"));
   step.dispose();
 });
@@ -120,8 +125,8 @@ test("invalid configurations are clear errors", () => {
   const base = { vocabSize: 65, blockSize: 8, nEmbd: 32, nHead: 4, nLayer: 2 };
   assert.throws(() => validateConfig({ ...base, nHead: 5 }), /nEmbd \(32\) must be divisible by nHead \(5\)/);
   assert.throws(() => validateConfig({ ...base, blockSize: 0 }), /blockSize must be a positive integer/);
-  assert.throws(() => validateConfig({ ...base, dropout: 1 }), /dropout must be in \[0, 1\)/);
-  assert.throws(() => new GPTLanguageModel({ ...base, nEmbd: 30 }), /divisible/);
+  assert.throws(() => validateConfig({ ...base, dropout: 1 }), /dropout must be a number in \[0, 1\)/);
+  assert.throws(() => new GPTLanguageModel({ ...base, nEmbd: 30 }, new Rng(1)), /divisible/);
 });
 
 test("a checkpoint round trip reproduces the logits bit for bit", async () => {

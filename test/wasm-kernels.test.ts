@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { Rng, nativeKernels, withNativeKernels } from "@build-gpt/lib";
+import { Rng } from "@build-gpt/lib";
+import { nativeKernels, withNativeKernels } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 /** Runs `f` on seeded inputs on the cpu backend and on wasm; returns both results as flat arrays. */

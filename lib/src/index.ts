@@ -1,41 +1,55 @@
 /**
  * @build-gpt/lib — the GPT of "Let's build GPT: from scratch, in code, spelled out", in TypeScript on TensorFlow.js.
- * Each lesson imports what earlier lessons built from here.
+ * The public API, in the order the lessons meet it. Helpers that only the tests and the commands use are in
+ * `@build-gpt/lib/internal`.
  */
+
+// The engine and a seeded random source.
 export { initBackend, type BackendInfo, type BackendName } from "./engine/backend";
-export { nativeKernels, nativeKernelsStatus, useNativeKernels, withNativeKernels, type NativeKernels } from "./engine/native-kernels";
 export { Rng } from "./random";
+
+// Lesson 1: the data.
 export { loadTinyShakespeare, defaultDataDir, TINY_SHAKESPEARE, type LoadOptions } from "./data/dataset";
 export { CharTokenizer } from "./data/tokenizer";
 export { trainValSplit, getBatch, type Split, type Batch } from "./data/batches";
-export { Module } from "./nn/module";
+
+// Lesson 2: modules, the bigram model, generation, training.
+export { Module, type InitOptions } from "./nn/module";
 export { Embedding, Linear, Dropout, type LinearOptions } from "./nn/layers";
-export { Head, causalMask, type HeadOptions } from "./nn/attention";
 export { crossEntropy } from "./nn/loss";
 export { LanguageModel } from "./models/language-model";
 export { BigramLanguageModel } from "./models/bigram";
 export { generate, streamTokens, nextTokenProbs, type GenerateOptions } from "./models/generate";
-export { GPTLanguageModel, MultiHeadLanguageModel, validateConfig, type GPTConfig, type MultiHeadConfig } from "./models/gpt";
-export { LayerNorm } from "./nn/layer-norm";
-export { MultiHeadAttention, CausalSelfAttention, type SelfAttention, type AttentionOptions } from "./nn/multi-head";
-export { FeedForward, type FeedForwardOptions } from "./nn/feed-forward";
-export { Block, type BlockOptions } from "./nn/block";
 export { AdamW, type AdamWOptions } from "./train/adamw";
 export { train, trainStep, estimateLoss, type TrainOptions, type TrainResult, type EvalPoint, type BatchShape } from "./train/trainer";
-export { TrainingInterrupted, watchInterrupts, type InterruptWatch } from "./train/interrupt";
-export { progressLine, tokensPerSecond, timeLeftMs, formatDuration, formatRate, type TrainStatus, type TrainProgress } from "./progress/status";
-export { Throttle } from "./progress/throttle";
-export { TerminalBar, terminalProgress, barText, isCI, type TerminalBarOptions, type TerminalStream } from "./progress/terminal";
-export { liveProgress, type LiveProgressOptions } from "./progress/notebook";
-export { LADDER, type LadderStep } from "./ladder";
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./io/checkpoint";
-export { isFastMode, lessonSettings, FAST_MODE_VAR, type TrainingBudget } from "./notebook/fast-mode";
-export { plotHtml, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
-export { inNotebook } from "./notebook/display";
-export { tableHtml, showTable, type Tabular } from "./notebook/table";
-export { scaledAffinities, causalSoftmax, type AttentionHook } from "./nn/attention";
+export { TrainingInterrupted } from "./train/interrupt";
+
+// Lesson 3: the averaging trick.
 export { xbowLoop, xbowMatmul, xbowSoftmax, averagingWeights, softmaxWeights } from "./nn/averaging";
+export { causalMask, causalSoftmax } from "./nn/attention";
+
+// Lesson 4: self-attention.
+export { Head, scaledAffinities, type HeadOptions, type AttentionHook } from "./nn/attention";
 export { SingleHeadLanguageModel, type SingleHeadConfig } from "./models/single-head";
 export { attentionMaps, type AttentionMap } from "./models/attention-maps";
+
+// Lesson 5: the transformer block.
+export { MultiHeadAttention, CausalSelfAttention, headSizeOf, type SelfAttention, type AttentionOptions } from "./nn/multi-head";
+export { FeedForward, type FeedForwardOptions } from "./nn/feed-forward";
+export { LayerNorm } from "./nn/layer-norm";
+export { Block, type BlockOptions } from "./nn/block";
+export { MultiHeadLanguageModel, type MultiHeadConfig } from "./models/gpt";
+export { LADDER, type LadderStep } from "./ladder";
+
+// Lesson 6: scaling up.
+export { GPTLanguageModel, validateConfig, type GPTConfig } from "./models/gpt";
+export { saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./io/checkpoint";
+
+// In notebooks: progress, plots, tables, fast mode.
+export { liveProgress, type LiveProgressOptions } from "./progress/notebook";
+export { terminalProgress } from "./progress/terminal";
+export { type TrainStatus, type TrainProgress } from "./progress/status";
+export { isFastMode, lessonSettings, type TrainingBudget } from "./notebook/fast-mode";
+export { plotHtml, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
+export { tableHtml, showTable, type Tabular } from "./notebook/table";
 export { heatmapFigure, attentionFigure, visibleChar, type HeatmapPanel, type HeatmapOptions, type AttentionPanel } from "./notebook/heatmap";
-export { type AttentionWeightsSource } from "./models/language-model";

@@ -10,6 +10,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import * as tf from "@tensorflow/tfjs";
 import { CharTokenizer } from "../data/tokenizer";
 import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
+import { Rng } from "../random";
 
 const MAGIC = "GPTCKPT1";
 const FORMAT = 1;
@@ -88,6 +89,8 @@ export interface LoadCheckpointOptions {
   config?: Partial<GPTConfig>;
   /** The tokenizer the checkpoint's vocabulary must equal. */
   tokenizer?: CharTokenizer;
+  /** Seeds the model's dropout streams, should it be trained further; default new Rng(1337). */
+  rng?: Rng;
 }
 
 /** Loads a checkpoint: a new GPTLanguageModel with the saved weights (in evaluation mode), its tokenizer, its meta. */
@@ -107,7 +110,7 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}
   if (bytes.length !== dataStart + expectedBytes) {
     throw new Error(`${path} is damaged: it should hold ${dataStart + expectedBytes} bytes, it holds ${bytes.length}.`);
   }
-  const model = new GPTLanguageModel(header.config);
+  const model = new GPTLanguageModel(header.config, options.rng ?? new Rng(1337)); // the rng seeds dropout, should it train on
   const params = new Map(model.namedParameters());
   if (params.size !== header.parameters.length) {
     model.dispose();

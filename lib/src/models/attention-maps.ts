@@ -1,18 +1,38 @@
 /**
- * Looking inside a model: the attention weights of every head, read during one ordinary forward pass (through hooks
- * on each Head, as PyTorch's register_forward_hook), so plotting them never needs a second copy of the model's code.
- * Works for any model built from Head: one head today, many heads in many blocks later.
+ * Looking inside a model: the attention weights of every head, read during one ordinary forward pass through the
+ * attention layers' hooks (as PyTorch's register_forward_hook), so plotting them never needs a second copy of the
+ * model's code. Works for any model built from Head or CausalSelfAttention.
  */
 import * as tf from "@tensorflow/tfjs";
 import { Head } from "../nn/attention";
+import type { Module } from "../nn/module";
+import { CausalSelfAttention } from "../nn/multi-head";
 import type { LanguageModel } from "./language-model";
 
 /** One head's attention weights for a batch. */
 export interface AttentionMap {
-  /** The head's dotted module name, as in PyTorch's state_dict: `sa_head`, `blocks.0.sa.heads.1`. */
+  /**
+   * The head's name: its dotted module name for a Head (`sa_head`, `blocks.0.sa.heads.1`), the layer's name and the
+   * head's index for the batched layer (`blocks.0.sa[1]`).
+   */
   name: string;
   /** (B, T, T): row t is how much position t takes from each position 0..t; rows sum to 1. */
   weights: tf.Tensor3D;
+}
+
+/** Hooks `layer` so that each pass stores its heads' weights in `seen` under their names; returns the remover. */
+function record(name: string, layer: Module, seen: Map<string, tf.Tensor3D>): (() => void) | undefined {
+  const store = (key: string, wei: tf.Tensor3D) => {
+    seen.get(key)?.dispose(); // a head run twice in one pass: keep its last weights
+    seen.set(key, tf.keep(wei));
+  };
+  if (layer instanceof Head) return layer.onAttention((wei) => store(name, wei.clone())); // (B, T, T)
+  if (layer instanceof CausalSelfAttention) {
+    return layer.onAttention((att) => { // (B, nh, T, T)
+      tf.unstack(att, 1).forEach((wei, h) => store(`${name}[${h}]`, wei as tf.Tensor3D));
+    });
+  }
+  return undefined;
 }
 
 /**
@@ -20,26 +40,17 @@ export interface AttentionMap {
  * heads, in module order. idx (B, T) int32 -> [{ name, weights (B, T, T) }]. The caller disposes the weights.
  */
 export function attentionMaps(model: LanguageModel, idx: tf.Tensor2D): AttentionMap[] {
-  const heads = model.namedModules().filter((entry): entry is [string, Head] => entry[1] instanceof Head);
   const seen = new Map<string, tf.Tensor3D>();
-  const removers = heads.map(([name, head]) =>
-    head.onAttention((wei) => {
-      seen.get(name)?.dispose(); // a head run twice in one pass: keep its last weights
-      seen.set(name, tf.keep(wei.clone()));
-    }),
-  );
-  const wasTraining = model.training;
-  model.eval();
+  const removers = model.namedModules().flatMap(([name, layer]) => record(name, layer, seen) ?? []);
   try {
-    tf.tidy(() => {
+    model.inEvalMode(() => tf.tidy(() => {
       model.forward(idx); // (B, T, vocabSize), disposed by the tidy: only the hooks' copies remain
-    });
+    }));
   } catch (err) {
     tf.dispose([...seen.values()]);
     throw err;
   } finally {
     removers.forEach((remove) => remove());
-    model.train(wasTraining);
   }
-  return heads.filter(([name]) => seen.has(name)).map(([name]) => ({ name, weights: seen.get(name)! }));
+  return [...seen].map(([name, weights]) => ({ name, weights }));
 }

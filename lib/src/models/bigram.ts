@@ -1,16 +1,17 @@
 /** The bigram language model: each token reads the logits for the next token straight off a lookup table. */
 import * as tf from "@tensorflow/tfjs";
 import { Embedding } from "../nn/layers";
-import { Rng } from "../random";
+import type { Rng } from "../random";
 import { LanguageModel } from "./language-model";
 
 export class BigramLanguageModel extends LanguageModel {
   readonly blockSize = undefined;
   readonly tokenEmbeddingTable: Embedding;
 
-  constructor(readonly vocabSize: number, rng: Rng = new Rng()) {
+  constructor(readonly vocabSize: number, rng: Rng) {
     super();
-    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, vocabSize, rng));
+    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, vocabSize));
+    this.initWeights(rng); // N(0, 1), PyTorch's nn.Embedding
   }
 
   /** idx (B, T) -> logits (B, T, vocabSize): row idx[b, t] of the table */

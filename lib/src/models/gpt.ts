@@ -8,8 +8,9 @@ import { Block } from "../nn/block";
 import { FeedForward } from "../nn/feed-forward";
 import { LayerNorm } from "../nn/layer-norm";
 import { Embedding, Linear } from "../nn/layers";
-import { MultiHeadAttention } from "../nn/multi-head";
-import { Rng } from "../random";
+import { checkSizes } from "../nn/module";
+import { headSizeOf, MultiHeadAttention } from "../nn/multi-head";
+import type { Rng } from "../random";
 import { EmbeddedLanguageModel } from "./embedded";
 
 export interface GPTConfig {
@@ -30,18 +31,20 @@ export interface GPTConfig {
   init?: "gpt" | "pytorch";
 }
 
-const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) >= 1;
+const GPT_KEYS = ["vocabSize", "blockSize", "nEmbd", "nHead", "nLayer", "dropout", "layerNorm", "attention", "init"];
 
-/** Throws a clear error for a configuration that cannot build a model. */
+/** Throws a clear error for a configuration that cannot build a model: sizes, types, and a typo in any key or value. */
 export function validateConfig(config: GPTConfig): void {
-  for (const key of ["vocabSize", "blockSize", "nEmbd", "nHead", "nLayer"] as const) {
-    if (!isPositiveInt(config[key])) throw new Error(`GPT config: ${key} must be a positive integer, got ${config[key]}.`);
-  }
-  if (config.nEmbd % config.nHead !== 0) {
-    throw new Error(`GPT config: nEmbd (${config.nEmbd}) must be divisible by nHead (${config.nHead}), so that each head gets nEmbd / nHead channels.`);
-  }
-  const dropout = config.dropout ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`GPT config: dropout must be in [0, 1), got ${dropout}.`);
+  const where = "GPT config";
+  const unknown = Object.keys(config).filter((k) => !GPT_KEYS.includes(k));
+  if (unknown.length > 0) throw new Error(`${where}: unknown key ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the keys are ${GPT_KEYS.join(", ")}.`);
+  checkSizes(where, { vocabSize: config.vocabSize, blockSize: config.blockSize, nEmbd: config.nEmbd, nLayer: config.nLayer });
+  headSizeOf(config.nEmbd, config.nHead, where);
+  const { dropout = 0, layerNorm = true, attention = "heads", init = "gpt" } = config;
+  if (!(typeof dropout === "number" && dropout >= 0 && dropout < 1)) throw new Error(`${where}: dropout must be a number in [0, 1), got ${JSON.stringify(dropout)}.`);
+  if (typeof layerNorm !== "boolean") throw new Error(`${where}: layerNorm must be true or false, got ${JSON.stringify(layerNorm)}.`);
+  if (!["heads", "batched"].includes(attention)) throw new Error(`${where}: attention must be "heads" or "batched", got ${JSON.stringify(attention)}.`);
+  if (!["gpt", "pytorch"].includes(init)) throw new Error(`${where}: init must be "gpt" or "pytorch", got ${JSON.stringify(init)}.`);
 }
 
 export interface MultiHeadConfig {
@@ -63,17 +66,19 @@ export class MultiHeadLanguageModel extends EmbeddedLanguageModel {
   readonly ffwd?: FeedForward;
   readonly lmHead: Linear;
 
-  constructor(readonly config: MultiHeadConfig, rng: Rng = new Rng()) {
+  constructor(readonly config: MultiHeadConfig, rng: Rng) {
     super();
-    validateConfig({ ...config, nLayer: 1 });
+    checkSizes("MultiHeadLanguageModel", { vocabSize: config.vocabSize, blockSize: config.blockSize });
     const { vocabSize, blockSize, nEmbd, nHead } = config;
+    const headSize = headSizeOf(nEmbd, nHead, "MultiHeadLanguageModel");
     this.vocabSize = vocabSize;
     this.blockSize = blockSize;
-    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd, rng));
-    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd, rng));
-    this.saHeads = this.module("sa_heads", new MultiHeadAttention(nEmbd, nHead, nEmbd / nHead, { projection: false, rng }));
-    if (config.feedForward) this.ffwd = this.module("ffwd", new FeedForward(nEmbd, { hiddenMultiple: 1, projection: false, rng }));
-    this.lmHead = this.module("lm_head", new Linear(nEmbd, vocabSize, { rng }));
+    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd));
+    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd));
+    this.saHeads = this.module("sa_heads", new MultiHeadAttention(nEmbd, nHead, headSize, { projection: false }));
+    if (config.feedForward) this.ffwd = this.module("ffwd", new FeedForward(nEmbd, { hiddenMultiple: 1, projection: false }));
+    this.lmHead = this.module("lm_head", new Linear(nEmbd, vocabSize));
+    this.initWeights(rng); // PyTorch's default initialisation, as the lecture's intermediate steps
   }
 
   /** idx (B, T) -> logits (B, T, vocabSize) */
@@ -85,10 +90,6 @@ export class MultiHeadLanguageModel extends EmbeddedLanguageModel {
     });
   }
 
-  /** The attention weights: idx (B, T) -> (B, nHead, T, T) */
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
-    return tf.tidy(() => [this.saHeads.attention(this.embed(idx))]);
-  }
 }
 
 /** gpt.py's GPTLanguageModel: embeddings -> nLayer Blocks -> final LayerNorm -> logits. */
@@ -102,19 +103,19 @@ export class GPTLanguageModel extends EmbeddedLanguageModel {
   readonly lnF?: LayerNorm;
   readonly lmHead: Linear;
 
-  constructor(config: GPTConfig, rng: Rng = new Rng()) {
+  constructor(config: GPTConfig, rng: Rng) {
     super();
     validateConfig(config);
     this.config = { dropout: 0, layerNorm: true, attention: "heads", init: "gpt", ...config };
     const { vocabSize, blockSize, nEmbd, nHead, nLayer, dropout, layerNorm, attention, init } = this.config;
-    const std = init === "gpt" ? 0.02 : undefined;
     this.vocabSize = vocabSize;
     this.blockSize = blockSize;
-    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd, rng, { std }));
-    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd, rng, { std }));
-    this.blocks = Array.from({ length: nLayer }, (_, i) => this.module(`blocks.${i}`, new Block(nEmbd, nHead, { layerNorm, attention, dropout, rng, std })));
+    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd));
+    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd));
+    this.blocks = Array.from({ length: nLayer }, (_, i) => this.module(`blocks.${i}`, new Block(nEmbd, nHead, { layerNorm, attention, dropout })));
     if (layerNorm) this.lnF = this.module("ln_f", new LayerNorm(nEmbd));
-    this.lmHead = this.module("lm_head", new Linear(nEmbd, vocabSize, { rng, std }));
+    this.lmHead = this.module("lm_head", new Linear(nEmbd, vocabSize));
+    this.initWeights(rng, { std: init === "gpt" ? 0.02 : undefined }); // gpt.py: self.apply(self._init_weights)
   }
 
   /** idx (B, T) -> logits (B, T, vocabSize) */
@@ -127,16 +128,4 @@ export class GPTLanguageModel extends EmbeddedLanguageModel {
     });
   }
 
-  /** Every block's attention weights, as the forward pass computes them: idx (B, T) -> nLayer × (B, nHead, T, T) */
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
-    return tf.tidy(() => {
-      const maps: tf.Tensor4D[] = [];
-      let x = this.embed(idx);
-      for (const block of this.blocks) {
-        maps.push(block.attention(x));
-        x = block.forward(x);
-      }
-      return maps;
-    });
-  }
 }

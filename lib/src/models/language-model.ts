@@ -20,11 +20,3 @@ export abstract class LanguageModel extends Module {
     });
   }
 }
-
-/**
- * A model whose attention can be looked at: the weights of every attention layer for a batch, as its own forward
- * pass computes them — one (B, nHead, T, T) tensor per layer, in order. The caller disposes them.
- */
-export interface AttentionWeightsSource {
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[];
-}

@@ -5,10 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { Head } from "../nn/attention";
 import { Embedding, Linear } from "../nn/layers";
-import { Rng } from "../random";
-import { attentionMaps } from "./attention-maps";
+import { checkSizes } from "../nn/module";
+import type { Rng } from "../random";
 import { EmbeddedLanguageModel } from "./embedded";
-import type { AttentionWeightsSource } from "./language-model";
 
 export interface SingleHeadConfig {
   vocabSize: number;
@@ -20,7 +19,7 @@ export interface SingleHeadConfig {
   headSize?: number;
 }
 
-export class SingleHeadLanguageModel extends EmbeddedLanguageModel implements AttentionWeightsSource {
+export class SingleHeadLanguageModel extends EmbeddedLanguageModel {
   readonly vocabSize: number;
   readonly blockSize: number;
   readonly nEmbd: number;
@@ -30,16 +29,18 @@ export class SingleHeadLanguageModel extends EmbeddedLanguageModel implements At
   readonly saHead: Head;
   readonly lmHead: Linear;
 
-  constructor({ vocabSize, blockSize, nEmbd, headSize = nEmbd }: SingleHeadConfig, rng: Rng = new Rng()) {
+  constructor({ vocabSize, blockSize, nEmbd, headSize = nEmbd }: SingleHeadConfig, rng: Rng) {
     super();
+    checkSizes("SingleHeadLanguageModel", { vocabSize, blockSize, nEmbd, headSize });
     this.vocabSize = vocabSize;
     this.blockSize = blockSize;
     this.nEmbd = nEmbd;
     this.headSize = headSize;
-    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd, rng));
-    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd, rng));
-    this.saHead = this.module("sa_head", new Head(nEmbd, headSize, { rng }));
-    this.lmHead = this.module("lm_head", new Linear(headSize, vocabSize, { rng }));
+    this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, nEmbd));
+    this.positionEmbeddingTable = this.module("position_embedding_table", new Embedding(blockSize, nEmbd));
+    this.saHead = this.module("sa_head", new Head(nEmbd, headSize));
+    this.lmHead = this.module("lm_head", new Linear(headSize, vocabSize));
+    this.initWeights(rng);
   }
 
   /** idx (B, T) int32, T <= blockSize -> logits (B, T, vocabSize) */
@@ -49,13 +50,5 @@ export class SingleHeadLanguageModel extends EmbeddedLanguageModel implements At
       const out = this.saHead.forward(x); // (B, T, headSize): what each token gathered from its past
       return this.lmHead.forward(out); // (B, T, vocabSize)
     });
-  }
-
-  /** The head's weights over a batch, read during one forward pass: idx (B, T) -> [(B, 1, T, T)] (one layer, one head). */
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
-    const [{ weights }] = attentionMaps(this, idx); // (B, T, T)
-    const out = weights.expandDims(1) as tf.Tensor4D; // (B, 1, T, T)
-    weights.dispose();
-    return [out];
   }
 }

@@ -1,8 +1,7 @@
 /** Causal self-attention, as the lecture builds it: one head at a time. */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../random";
 import { Dropout, Linear } from "./layers";
-import { Module } from "./module";
+import { checkSizes, Module } from "./module";
 
 /** The causal mask for T positions: true on and below the diagonal (a token sees itself and its past). (T, T) */
 export function causalMask(T: number): tf.Tensor2D {
@@ -44,14 +43,30 @@ export function causalSoftmax<R extends tf.Rank>(scores: tf.Tensor<R>): tf.Tenso
 }
 
 export interface HeadOptions {
+  /** Dropout on the attention weights (gpt.py: 0.2); default 0. */
   dropout?: number;
-  rng?: Rng;
-  /** Initialise the projections from N(0, std²), as gpt.py (0.02); default: PyTorch's. */
-  std?: number;
 }
 
-/** Receives a head's attention weights (B, T, T) during a forward pass; see Head.onAttention. */
-export type AttentionHook = (wei: tf.Tensor3D) => void;
+/** Receives attention weights during a forward pass: (B, T, T) from a Head, (B, nHead, T, T) from CausalSelfAttention. */
+export type AttentionHook<W extends tf.Tensor = tf.Tensor3D> = (wei: W) => void;
+
+/**
+ * The forward hooks of an attention layer — PyTorch's register_forward_hook, for looking inside: every hook is called
+ * with the attention weights (before dropout) of each forward pass, until the function `add` returned is called.
+ * The tensor is disposed after the pass: copy what you need (attentionMaps does).
+ */
+export class AttentionHooks<W extends tf.Tensor> {
+  private readonly hooks = new Set<AttentionHook<W>>();
+
+  add(hook: AttentionHook<W>): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
+  }
+
+  call(wei: W): void {
+    for (const hook of this.hooks) hook(wei);
+  }
+}
 
 /**
  * One head of causal self-attention. Every token emits a query ("what am I looking for?") and a key ("what do I
@@ -63,42 +78,31 @@ export class Head extends Module {
   readonly query: Linear;
   readonly value: Linear;
   readonly dropout: Dropout;
-  private readonly hooks = new Set<AttentionHook>();
+  private readonly hooks = new AttentionHooks<tf.Tensor3D>();
 
-  constructor(readonly nEmbd: number, readonly headSize: number, { dropout = 0, rng = new Rng(), std }: HeadOptions = {}) {
+  constructor(readonly nEmbd: number, readonly headSize: number, { dropout = 0 }: HeadOptions = {}) {
     super();
-    this.key = this.module("key", new Linear(nEmbd, headSize, { bias: false, rng, std }));
-    this.query = this.module("query", new Linear(nEmbd, headSize, { bias: false, rng, std }));
-    this.value = this.module("value", new Linear(nEmbd, headSize, { bias: false, rng, std }));
-    this.dropout = this.module("dropout", new Dropout(dropout, rng));
-  }
-
-  /** The attention weights: x (B, T, C) -> wei (B, T, T), each row a distribution over the row's past. */
-  attention(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const k = this.key.forward(x); // (B, T, hs)
-      const q = this.query.forward(x); // (B, T, hs)
-      return causalSoftmax(scaledAffinities(q, k)); // (B, T, T)
-    });
+    checkSizes("Head", { nEmbd, headSize });
+    this.key = this.module("key", new Linear(nEmbd, headSize, { bias: false }));
+    this.query = this.module("query", new Linear(nEmbd, headSize, { bias: false }));
+    this.value = this.module("value", new Linear(nEmbd, headSize, { bias: false }));
+    this.dropout = this.module("dropout", new Dropout(dropout));
   }
 
   /** x (B, T, C) -> (B, T, headSize) */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const wei = this.attention(x); // (B, T, T)
-      for (const hook of this.hooks) hook(wei);
+      const k = this.key.forward(x); // (B, T, hs)
+      const q = this.query.forward(x); // (B, T, hs)
+      const wei = causalSoftmax(scaledAffinities(q, k)); // (B, T, T)
+      this.hooks.call(wei);
       const v = this.value.forward(x); // (B, T, hs)
       return tf.matMul(this.dropout.forward(wei), v); // (B, T, T) @ (B, T, hs) -> (B, T, hs)
     });
   }
 
-  /**
-   * Calls `hook` with the attention weights (B, T, T) of every forward pass (before dropout), until the returned
-   * function is called — PyTorch's register_forward_hook, for looking inside. The tensor is disposed after the pass:
-   * copy what you need (see attentionMaps in models/attention-maps).
-   */
-  onAttention(hook: AttentionHook): () => void {
-    this.hooks.add(hook);
-    return () => this.hooks.delete(hook);
+  /** Calls `hook` with the attention weights (B, T, T) of every forward pass, until the returned function is called. */
+  onAttention(hook: AttentionHook<tf.Tensor3D>): () => void {
+    return this.hooks.add(hook);
   }
 }

@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../random";
 import { FeedForward } from "./feed-forward";
 import { LayerNorm } from "./layer-norm";
 import { Module } from "./module";
-import { CausalSelfAttention, MultiHeadAttention, type SelfAttention } from "./multi-head";
+import { CausalSelfAttention, headSizeOf, MultiHeadAttention, type SelfAttention } from "./multi-head";
 
 export interface BlockOptions {
   /** Pre-norm LayerNorms before attention and feed-forward (the lecture's last step); default true. */
@@ -11,8 +10,6 @@ export interface BlockOptions {
   /** "heads": one Head module per head (the lecture); "batched": nanoGPT's CausalSelfAttention. Same maths. */
   attention?: "heads" | "batched";
   dropout?: number;
-  rng?: Rng;
-  std?: number;
 }
 
 /** A transformer block: communication (self-attention) then computation (feed-forward), each on a residual path. */
@@ -22,23 +19,17 @@ export class Block extends Module {
   readonly ln1?: LayerNorm;
   readonly ln2?: LayerNorm;
 
-  constructor(readonly nEmbd: number, readonly nHead: number, { layerNorm = true, attention = "heads", dropout = 0, rng = new Rng(), std }: BlockOptions = {}) {
+  constructor(readonly nEmbd: number, readonly nHead: number, { layerNorm = true, attention = "heads", dropout = 0 }: BlockOptions = {}) {
     super();
-    if (nEmbd % nHead !== 0) throw new Error(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead}).`);
-    const headSize = nEmbd / nHead;
+    const headSize = headSizeOf(nEmbd, nHead, "Block");
     this.sa = this.module("sa", attention === "batched"
-      ? new CausalSelfAttention(nEmbd, nHead, { dropout, rng, std })
-      : new MultiHeadAttention(nEmbd, nHead, headSize, { dropout, rng, std }));
-    this.ffwd = this.module("ffwd", new FeedForward(nEmbd, { dropout, rng, std }));
+      ? new CausalSelfAttention(nEmbd, nHead, { dropout })
+      : new MultiHeadAttention(nEmbd, nHead, headSize, { dropout }));
+    this.ffwd = this.module("ffwd", new FeedForward(nEmbd, { dropout }));
     if (layerNorm) {
       this.ln1 = this.module("ln1", new LayerNorm(nEmbd));
       this.ln2 = this.module("ln2", new LayerNorm(nEmbd));
     }
-  }
-
-  /** The attention weights this block's forward pass computes: x (B, T, C) -> (B, nHead, T, T) */
-  attention(x: tf.Tensor3D): tf.Tensor4D {
-    return tf.tidy(() => this.sa.attention(this.ln1 ? this.ln1.forward(x) : x));
   }
 
   /** x (B, T, C) -> (B, T, C): x + sa(ln1(x)), then x + ffwd(ln2(x)) */

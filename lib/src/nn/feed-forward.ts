@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../random";
 import { Dropout, Linear } from "./layers";
-import { Module } from "./module";
+import { checkSizes, Module } from "./module";
 
 export interface FeedForwardOptions {
   /** Width of the hidden layer as a multiple of nEmbd: 1 when the lecture first adds it, 4 from the residual step. */
@@ -9,8 +8,6 @@ export interface FeedForwardOptions {
   /** A second Linear back to nEmbd (from the residual step on). */
   projection?: boolean;
   dropout?: number;
-  rng?: Rng;
-  std?: number;
 }
 
 /**
@@ -22,12 +19,13 @@ export class FeedForward extends Module {
   readonly proj?: Linear;
   readonly dropout: Dropout;
 
-  constructor(readonly nEmbd: number, { hiddenMultiple = 4, projection = true, dropout = 0, rng = new Rng(), std }: FeedForwardOptions = {}) {
+  constructor(readonly nEmbd: number, { hiddenMultiple = 4, projection = true, dropout = 0 }: FeedForwardOptions = {}) {
     super();
+    checkSizes("FeedForward", { nEmbd, hiddenMultiple });
     const hidden = hiddenMultiple * nEmbd;
-    this.fc = this.module("net.0", new Linear(nEmbd, hidden, { rng, std }));
-    if (projection) this.proj = this.module("net.2", new Linear(hidden, nEmbd, { rng, std }));
-    this.dropout = this.module("net.3", new Dropout(dropout, rng));
+    this.fc = this.module("net.0", new Linear(nEmbd, hidden));
+    if (projection) this.proj = this.module("net.2", new Linear(hidden, nEmbd));
+    this.dropout = this.module("net.3", new Dropout(dropout));
   }
 
   /** x (B, T, C) -> (B, T, C) */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { Module } from "./module";
+import { checkSizes, Module } from "./module";
 
 /**
  * nn.LayerNorm over the last dimension: each token's vector is normalised to mean 0 and variance 1, then scaled
@@ -12,6 +12,9 @@ export class LayerNorm extends Module {
 
   constructor(readonly normalizedShape: number, readonly eps = 1e-5) {
     super();
+    checkSizes("LayerNorm", { normalizedShape });
+    if (!(eps > 0)) throw new Error(`LayerNorm: eps must be > 0, got ${eps}.`);
+    this.initialised = true; // ones and zeros, as PyTorch: nothing to draw
     this.weight = this.parameter("weight", tf.ones([normalizedShape]) as tf.Tensor1D);
     this.bias = this.parameter("bias", tf.zeros([normalizedShape]) as tf.Tensor1D);
   }

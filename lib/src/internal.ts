@@ -1,0 +1,13 @@
+/**
+ * @build-gpt/lib/internal — what the tests, the benchmark and the commands use that a learner does not: the native
+ * kernels' switches, the pieces of the progress display, the interrupt watch, fast mode's variable name.
+ */
+export { nativeKernels, nativeKernelsStatus, useNativeKernels, withNativeKernels, type NativeKernels } from "./engine/native-kernels";
+export { causalBias, AttentionHooks } from "./nn/attention";
+export { checkSizes } from "./nn/module";
+export { watchInterrupts, type InterruptWatch } from "./train/interrupt";
+export { progressLine, tokensPerSecond, timeLeftMs, formatDuration, formatRate } from "./progress/status";
+export { Throttle } from "./progress/throttle";
+export { TerminalBar, barText, isCI, type TerminalBarOptions, type TerminalStream } from "./progress/terminal";
+export { FAST_MODE_VAR } from "./notebook/fast-mode";
+export { inNotebook } from "./notebook/display";
