@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { isFastMode, lessonSettings, lossCurvesFigure, plotHtml, tableHtml } from "@build-gpt/lib";
 
@@ -51,16 +51,39 @@ test("fast mode shrinks the training budget and leaves other settings alone", ()
   }
 });
 
-test("lessons are committed without outputs and use the project's tslab kernel", () => {
+test("lessons and their solutions are committed without outputs and use the project's tslab kernel", () => {
   const dir = path.resolve(__dirname, "..", "..", "notebooks");
   const lessons = readdirSync(dir).filter((f) => f.endsWith(".ipynb"));
+  const solutionsDir = path.join(dir, "solutions");
+  const solutions = existsSync(solutionsDir) ? readdirSync(solutionsDir).filter((f) => f.endsWith(".ipynb")).map((f) => path.join("solutions", f)) : [];
   assert.ok(lessons.length >= 2);
-  for (const file of lessons) {
+  for (const file of [...lessons, ...solutions]) {
     const nb = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
     assert.equal(nb.metadata.kernelspec.name, "tslab", file);
     for (const cell of nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code")) {
       assert.deepEqual(cell.outputs, [], `${file} has outputs: run npm run clean-notebooks`);
       assert.equal(cell.execution_count, null, file);
     }
+  }
+});
+
+interface Cell { cell_type: string; source: string[] | string; metadata: { exercise?: string } }
+const source = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
+
+test("every exercise of a lesson has a reference solution, and no markdown shows a class as code", () => {
+  const dir = path.resolve(__dirname, "..", "..", "notebooks");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ipynb"))) {
+    const cells: Cell[] = JSON.parse(readFileSync(path.join(dir, file), "utf8")).cells;
+    for (const c of cells.filter((c) => c.cell_type === "markdown")) {
+      assert.ok(!/```[a-z]*\s*\n[^`]*\bclass \w+/.test(source(c)), `${file}: a markdown cell shows a class as code; write it in a code cell that runs`);
+    }
+    const ids = cells.filter((c) => c.cell_type === "code" && c.metadata.exercise).map((c) => c.metadata.exercise!);
+    assert.equal(new Set(ids).size, ids.length, `${file}: exercise ids repeat`);
+    if (ids.length === 0) continue;
+    const solutionsFile = path.join(dir, "solutions", file);
+    assert.ok(existsSync(solutionsFile), `${file} has exercises ${ids.join(", ")} but no solutions/${file}`);
+    const solved: Cell[] = JSON.parse(readFileSync(solutionsFile, "utf8")).cells;
+    const have = new Set(solved.filter((c) => c.cell_type === "code" && c.metadata.exercise).map((c) => c.metadata.exercise));
+    for (const id of ids) assert.ok(have.has(id), `${file}: exercise ${id} has no solution in solutions/${file}`);
   }
 });

@@ -4,7 +4,11 @@ On a failing cell it prints the cell's source and everything the cell wrote (tsl
 nbconvert would hide them), and exits non-zero. Executed copies are written to out/executed/ for a look.
 --memory also prints each lesson's peak memory: the kernel process's peak resident set (VmHWM, Linux only), read just
 before the kernel shuts down, plus that of any process the kernel started.
-Usage: python3 test/run_notebooks.py [--out DIR] [--memory] [notebooks/NAME.ipynb ...]   (--out: write the executed copies to DIR)
+--solutions runs each lesson with its exercises solved: every code cell whose metadata has "exercise": ID gets the
+source of the cell with the same ID in notebooks/solutions/<lesson>.ipynb, and GPT_EXERCISES=strict makes every
+check that is not right fail its cell. A lesson exercise without a solution is a failure.
+Usage: python3 test/run_notebooks.py [--out DIR] [--memory] [--solutions] [notebooks/NAME.ipynb ...]
+  (--out: write the executed copies to DIR)
 """
 import glob
 import os
@@ -51,8 +55,37 @@ def peak_rss_mb(pid):
     return int(status(pid, "VmHWM")) / 1024, descendants / 1024
 
 
-def run(path, out_dir, memory=False):
+def exercise_ids(nb):
+    return [c.metadata.get("exercise") for c in nb.cells if c.cell_type == "code" and c.metadata.get("exercise")]
+
+
+def fill_solutions(nb, path):
+    """Puts the reference solutions into the lesson's exercise cells; returns an error message, or None."""
+    ids = exercise_ids(nb)
+    if not ids:
+        return None
+    solutions_path = os.path.join(os.path.dirname(path), "solutions", os.path.basename(path))
+    if not os.path.exists(solutions_path):
+        return f"exercises {', '.join(ids)} have no solutions notebook ({os.path.relpath(solutions_path, ROOT)})"
+    solutions = {c.metadata.get("exercise"): c.source for c in nbformat.read(solutions_path, as_version=4).cells
+                 if c.cell_type == "code" and c.metadata.get("exercise")}
+    missing = [i for i in ids if i not in solutions]
+    if missing:
+        return f"no solution for exercise(s) {', '.join(missing)} in {os.path.relpath(solutions_path, ROOT)}"
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("exercise"):
+            cell.source = solutions[cell.metadata["exercise"]]
+    return None
+
+
+def run(path, out_dir, memory=False, solutions=False):
     nb = nbformat.read(path, as_version=4)
+    name = os.path.relpath(path, ROOT)
+    if solutions:
+        problem = fill_solutions(nb, path)
+        if problem:
+            print(f"FAIL {name}: {problem}", flush=True)
+            return False
     client = NotebookClient(nb, kernel_name="tslab", timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": os.path.dirname(path)}})
     started = time.time()
@@ -71,14 +104,14 @@ def run(path, out_dir, memory=False):
             kernel_mb, children_mb = peak_rss_mb(client.km.provisioner.process.pid)
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
-    name = os.path.relpath(path, ROOT)
     if failure:
         index, cell = failure
         print(f"FAIL {name}: cell {index} failed after {time.time() - started:.0f}s", flush=True)
         print("---- cell source ----\n" + cell.source, flush=True)
         print("---- cell output ----\n" + cell_output_text(cell), flush=True)
         return False
-    print(f"ok   {name} ({time.time() - started:.0f}s)", flush=True)
+    solved = f", {len(exercise_ids(nb))} exercises solved and checked" if solutions else ""
+    print(f"ok   {name} ({time.time() - started:.0f}s{solved})", flush=True)
     if memory:
         print(f"peak memory {name}: kernel {kernel_mb:.0f} MiB, processes it started {children_mb:.0f} MiB", flush=True)
     return True
@@ -92,12 +125,17 @@ def main():
         out_dir = os.path.abspath(args[at + 1])
         del args[at:at + 2]
     memory = "--memory" in args
-    args = [a for a in args if a != "--memory"]
+    solutions = "--solutions" in args
+    args = [a for a in args if a not in ("--memory", "--solutions")]
+    if solutions and "--out" not in sys.argv:
+        out_dir = os.path.join(ROOT, "out", "solved")
+    if solutions:
+        os.environ["GPT_EXERCISES"] = "strict"  # the kernel inherits it: a check that is not right fails its cell
     paths = args or sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
     if not paths:
         print("no notebooks found in notebooks/")
         return 1
-    results = [run(os.path.abspath(p), out_dir, memory) for p in paths]
+    results = [run(os.path.abspath(p), out_dir, memory, solutions) for p in paths]
     passed = sum(results)
     print(f"notebooks: {passed} passed, {len(results) - passed} failed", flush=True)
     return 0 if all(results) else 1

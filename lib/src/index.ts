@@ -53,3 +53,7 @@ export { isFastMode, lessonSettings, type TrainingBudget } from "./notebook/fast
 export { plotHtml, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
 export { tableHtml, showTable, type Tabular } from "./notebook/table";
 export { heatmapFigure, attentionFigure, visibleChar, type HeatmapPanel, type HeatmapOptions, type AttentionPanel } from "./notebook/heatmap";
+
+// Exercises: checks for the learner's code (exercises.lesson1, …) and the placeholder an exercise cell starts with.
+export * as exercises from "./exercises";
+export { todo } from "./exercises/verdict";
