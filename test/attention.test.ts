@@ -5,9 +5,8 @@ import {
   attentionMaps, averagingWeights, causalSoftmax, generate, Head, Rng, scaledAffinities, SingleHeadLanguageModel,
   softmaxWeights, xbowLoop, xbowMatmul, xbowSoftmax,
 } from "@build-gpt/lib";
-import { assertClose, backend, attentionOf } from "./helpers";
+import { assertClose, attentionOf, backend, maxAbsDiff } from "./helpers";
 
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
 
 /** B random token sequences of length T, as a plain array and a tensor. */
 function randomTokens(B: number, T: number, vocabSize: number, rng: Rng): number[][] {

@@ -34,3 +34,8 @@ export function attentionOf<W extends tf.Tensor>(layer: { onAttention(hook: (w: 
   if (!seen) throw new Error("the layer's forward pass called no attention hook");
   return seen;
 }
+
+/** The largest absolute difference between two tensors of the same shape (a synchronous read: cpu and wasm). */
+export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+}

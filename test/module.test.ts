@@ -6,9 +6,8 @@ import {
   attentionMaps, Block, Dropout, Embedding, GPTLanguageModel, Head, Linear, MultiHeadAttention, Rng, validateConfig,
   type GPTConfig,
 } from "@build-gpt/lib";
-import { backend } from "./helpers";
+import { backend, maxAbsDiff } from "./helpers";
 
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
 const small: GPTConfig = { vocabSize: 11, blockSize: 6, nEmbd: 8, nHead: 2, nLayer: 2 };
 
 test("initWeights is one pass: the same seed gives the same weights, another seed other weights", async () => {

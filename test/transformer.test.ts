@@ -8,10 +8,9 @@ import {
   CausalSelfAttention, CharTokenizer, Dropout, GPTLanguageModel, LayerNorm, MultiHeadAttention, MultiHeadLanguageModel, Rng,
   loadCheckpoint, saveCheckpoint, validateConfig,
 } from "@build-gpt/lib";
-import { attentionOf, backend } from "./helpers";
+import { attentionOf, backend, maxAbsDiff } from "./helpers";
 
 const randomX = (shape: [number, number, number], seed = 3) => tf.randomNormal(shape, 0, 1, "float32", seed) as tf.Tensor3D;
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
 
 test("multi-head attention: (B, T, C) in, (B, T, C) out; each head gets C / nHead channels", async () => {
   await backend();
