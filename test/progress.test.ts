@@ -172,7 +172,7 @@ test("an aborted run stops at a step boundary: no tensor left, the model usable,
   assert.equal(optimizer.t, 7, "the optimizer took exactly the completed steps");
   assert.equal(tf.memory().numTensors, before, "no tensor left behind");
   assert.equal(model.training, true);
-  assert.equal(generate(model, [0], 20, { rng: new Rng(5) }).length, 21);
+  assert.equal((await generate(model, [0], 20, { rng: new Rng(5) })).length, 21);
   const resumed = await train(model, optimizer, split, { ...options, maxIters: 5 });
   assert.equal(resumed.stepLosses.length, 5);
   assert.equal(optimizer.t, 12);
