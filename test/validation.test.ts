@@ -230,6 +230,7 @@ test("decode takes arrays and typed arrays, refuses what is not a token id, and 
     t.dispose();
   }
   assert.throws(() => tok.decode([[1, 2]] as unknown as number[]), /one sequence at a time/);
+  assert.throws(() => tok.decode(Promise.resolve([1]) as unknown as number[]), /got a Promise: await it first/);
   assert.throws(() => tok.encode(123 as unknown as string), /encode takes a string \(the text to tokenize\), got a number: 123/);
 });
 

@@ -56,6 +56,9 @@ export class CharTokenizer {
           `read it first, tokenizer.decode(await t.data()) for a 1-D tensor (for a (1, T) one, the same: its ids in order).`,
       );
     }
+    if (typeof (tokens as unknown as PromiseLike<unknown>)?.then === "function") {
+      throw new TypeError("decode takes an array of token ids, got a Promise: await it first, tokenizer.decode(await generate(model, [0], 100)).");
+    }
     if (tokens === null || typeof tokens !== "object" || typeof tokens.length !== "number") {
       throw new TypeError(`decode takes an array of token ids (number[] or Int32Array), got ${tokens === null ? "null" : typeof tokens}.`);
     }
