@@ -187,6 +187,9 @@ test("nextTokenProbs and generate refuse temperatures, topK and lengths outside 
     await assert.rejects(generate(model, [], 3), /at least one context token/);
     await assert.rejects(streamTokens(model, [0], -1).next(), /maxNewTokens must be a non-negative integer/);
     assert.deepEqual(await generate(model, [0], 0), [0]);
+    const streamed: number[] = [];
+    for await (const t of streamTokens(model, [0], 12, { rng: new Rng(8), topK: 5 })) streamed.push(t);
+    assert.deepEqual([0, ...streamed], await generate(model, [0], 12, { rng: new Rng(8), topK: 5 }), "streamTokens samples what generate does");
     assert.equal(await leakedBy(() => nextTokenProbs(model, [0], 0)), 0);
   });
 });

@@ -75,19 +75,28 @@ async function sampleNext(model: LanguageModel, tokens: number[], rng: Rng, temp
   }
 }
 
-/**
- * Extends `context` (a non-empty list of tokens) by `maxNewTokens` sampled tokens; resolves to context + new tokens.
- * The model runs in evaluation mode (no dropout) and is put back in the mode it was in.
- */
-export async function generate(model: LanguageModel, context: number[], maxNewTokens: number, options: GenerateOptions = {}): Promise<number[]> {
-  const { rng = new Rng(), temperature = 1, topK, onToken } = options;
+/** The sampled tokens one by one: the loop generate() and streamTokens() share. Checks its arguments first. */
+async function* sampled(model: LanguageModel, context: number[], maxNewTokens: number, options: Omit<GenerateOptions, "onToken">): AsyncGenerator<number> {
+  const { rng = new Rng(), temperature = 1, topK } = options;
   checkRequest(model, context, maxNewTokens);
   checkSampling(model, temperature, topK);
   const tokens = [...context];
   for (let i = 0; i < maxNewTokens; i++) {
     const next = await sampleNext(model, tokens, rng, temperature, topK);
     tokens.push(next);
-    onToken?.(next);
+    yield next;
+  }
+}
+
+/**
+ * Extends `context` (a non-empty list of tokens) by `maxNewTokens` sampled tokens; resolves to context + new tokens.
+ * The model runs in evaluation mode (no dropout) and is put back in the mode it was in.
+ */
+export async function generate(model: LanguageModel, context: number[], maxNewTokens: number, options: GenerateOptions = {}): Promise<number[]> {
+  const tokens = [...context];
+  for await (const next of sampled(model, context, maxNewTokens, options)) {
+    tokens.push(next);
+    options.onToken?.(next);
   }
   return tokens;
 }
@@ -97,13 +106,7 @@ export async function generate(model: LanguageModel, context: number[], maxNewTo
  * notebook can show the text as it is written:  for await (const t of streamTokens(model, [0], 500)) print(t)
  */
 export async function* streamTokens(model: LanguageModel, context: number[], maxNewTokens: number, options: Omit<GenerateOptions, "onToken"> = {}): AsyncGenerator<number> {
-  const { rng = new Rng(), temperature = 1, topK } = options;
-  checkRequest(model, context, maxNewTokens);
-  checkSampling(model, temperature, topK);
-  const tokens = [...context];
-  for (let i = 0; i < maxNewTokens; i++) {
-    const next = await sampleNext(model, tokens, rng, temperature, topK);
-    tokens.push(next);
+  for await (const next of sampled(model, context, maxNewTokens, options)) {
     yield next;
     await nextTurn();
   }
