@@ -201,20 +201,23 @@ test("the single-head model: the lecture's parameters, and every one of them lea
 test("the model refuses a context longer than blockSize; generation crops to it", async () => {
   await backend();
   const model = lectureModel(16);
-  assert.throws(() => model.forward(tf.zeros([1, 9], "int32") as tf.Tensor2D), /has 9 tokens but the model sees at most blockSize = 8/);
-  // A prompt of 20 tokens, 30 new ones: 50 in all, far beyond the 8 positions the model knows.
-  const rng = new Rng(17);
-  const prompt = randomTokens(1, 20, 65, rng)[0];
-  const out = generate(model, prompt, 30, { rng: new Rng(18) });
-  assert.equal(out.length, 50);
-  assert.deepEqual(out.slice(0, 20), prompt);
-  assert.ok(out.every((t) => Number.isInteger(t) && t >= 0 && t < 65));
-  // Only the last blockSize tokens matter: two prompts that differ before them continue identically.
-  const other = [...prompt];
-  for (let i = 0; i < 12; i++) other[i] = (other[i] + 1) % 65;
-  const greedy = (p: number[]) => generate(model, p, 15, { topK: 1 }).slice(p.length);
-  assert.deepEqual(greedy(other), greedy(prompt));
-  model.dispose();
+  try {
+    assert.throws(() => model.forward(tf.zeros([1, 9], "int32") as tf.Tensor2D), /has 9 tokens but the model sees at most blockSize = 8/);
+    // A prompt of 20 tokens, 30 new ones: 50 in all, far beyond the 8 positions the model knows.
+    const rng = new Rng(17);
+    const prompt = randomTokens(1, 20, 65, rng)[0];
+    const out = await generate(model, prompt, 30, { rng: new Rng(18) });
+    assert.equal(out.length, 50);
+    assert.deepEqual(out.slice(0, 20), prompt);
+    assert.ok(out.every((t) => Number.isInteger(t) && t >= 0 && t < 65));
+    // Only the last blockSize tokens matter: two prompts that differ before them continue identically.
+    const other = [...prompt];
+    for (let i = 0; i < 12; i++) other[i] = (other[i] + 1) % 65;
+    const greedy = async (p: number[]) => (await generate(model, p, 15, { topK: 1 })).slice(p.length);
+    assert.deepEqual(await greedy(other), await greedy(prompt));
+  } finally {
+    model.dispose();
+  }
 });
 
 test("attention maps are read during the forward pass, without leaking tensors or changing the model", async () => {

@@ -44,25 +44,31 @@ test("loss at init: −ln(1/65) = 4.17 for uniform logits; 4.17 + σ²/2 for PyT
 test("generate returns the context plus exactly maxNewTokens tokens, all in the vocabulary", async () => {
   await backend();
   const model = new BigramLanguageModel(65, new Rng(3));
-  const out = generate(model, [0], 100, { rng: new Rng(4) });
-  assert.equal(out.length, 101);
-  assert.equal(out[0], 0);
-  assert.ok(out.every((t) => Number.isInteger(t) && t >= 0 && t < 65));
-  assert.deepEqual(generate(model, [0], 50, { rng: new Rng(4) }), out.slice(0, 51)); // seeded: reproducible
-  assert.throws(() => generate(model, [], 5), /at least one context token/);
-  model.dispose();
+  try {
+    const out = await generate(model, [0], 100, { rng: new Rng(4) });
+    assert.equal(out.length, 101);
+    assert.equal(out[0], 0);
+    assert.ok(out.every((t) => Number.isInteger(t) && t >= 0 && t < 65));
+    assert.deepEqual(await generate(model, [0], 50, { rng: new Rng(4) }), out.slice(0, 51)); // seeded: reproducible
+    await assert.rejects(generate(model, [], 5), /at least one context token/);
+  } finally {
+    model.dispose();
+  }
 });
 
 test("top-k sampling with k = 1 always picks the most likely token", async () => {
   await backend();
   const model = new BigramLanguageModel(65, new Rng(5));
-  const out = generate(model, [7], 20, { rng: new Rng(6), topK: 1 });
-  const table = model.tokenEmbeddingTable.weight.arraySync();
-  for (let i = 1; i < out.length; i++) {
-    const row = table[out[i - 1]];
-    assert.equal(out[i], row.indexOf(Math.max(...row)));
+  try {
+    const out = await generate(model, [7], 20, { rng: new Rng(6), topK: 1 });
+    const table = await model.tokenEmbeddingTable.weight.array();
+    for (let i = 1; i < out.length; i++) {
+      const row = table[out[i - 1]];
+      assert.equal(out[i], row.indexOf(Math.max(...row)));
+    }
+  } finally {
+    model.dispose();
   }
-  model.dispose();
 });
 
 test("three hundred AdamW steps lower the loss, and leak no tensors", async () => {
@@ -71,22 +77,28 @@ test("three hundred AdamW steps lower the loss, and leak no tensors", async () =
   const rng = new Rng(1337);
   const model = new BigramLanguageModel(65, rng);
   const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-  const result = await train(model, optimizer, split, { batchSize: 32, blockSize: 8, maxIters: 300, evalInterval: 100, evalIters: 20, rng });
-  const first = result.history[0];
-  const last = result.history[result.history.length - 1];
-  assert.deepEqual(result.history.map((p) => p.step), [0, 100, 200, 300]);
-  assert.ok(last.val < first.val - 1.0, `val loss went from ${first.val} to ${last.val}`);
-  assert.equal(result.stepLosses.length, 300);
+  try {
+    const result = await train(model, optimizer, split, { batchSize: 32, blockSize: 8, maxIters: 300, evalInterval: 100, evalIters: 20, rng });
+    const first = result.history[0];
+    const last = result.history[result.history.length - 1];
+    assert.deepEqual(result.history.map((p) => p.step), [0, 100, 200, 300]);
+    assert.ok(last.val < first.val - 1.0, `val loss went from ${first.val} to ${last.val}`);
+    assert.equal(result.stepLosses.length, 300);
 
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 20; i++) {
-    const { x, y } = getBatch(split.train, 32, 8, rng);
-    trainStep(model, optimizer, x, y);
-    tf.dispose([x, y]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) {
+      const { x, y } = getBatch(split.train, 32, 8, rng);
+      try {
+        await trainStep(model, optimizer, x, y);
+      } finally {
+        tf.dispose([x, y]);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    model.dispose();
+    optimizer.dispose();
   }
-  assert.equal(tf.memory().numTensors, before);
-  model.dispose();
-  optimizer.dispose();
 });
 
 test("training is deterministic under a seed", async () => {
@@ -96,10 +108,12 @@ test("training is deterministic under a seed", async () => {
     const rng = new Rng(99);
     const model = new BigramLanguageModel(65, rng);
     const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-    const { stepLosses } = await train(model, optimizer, split, { batchSize: 8, blockSize: 8, maxIters: 50, evalInterval: 50, evalIters: 2, rng });
-    model.dispose();
-    optimizer.dispose();
-    return stepLosses;
+    try {
+      return (await train(model, optimizer, split, { batchSize: 8, blockSize: 8, maxIters: 50, evalInterval: 50, evalIters: 2, rng })).stepLosses;
+    } finally {
+      model.dispose();
+      optimizer.dispose();
+    }
   };
   assert.deepEqual(await run(), await run());
 });

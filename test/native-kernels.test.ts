@@ -21,7 +21,7 @@ async function trajectory(native: boolean, steps: number): Promise<{ losses: num
   const text = await loadTinyShakespeare();
   const tokenizer = CharTokenizer.fromText(text);
   const { train } = trainValSplit(tokenizer.encode(text));
-  return withNativeKernels(native, () => {
+  return withNativeKernels(native, async () => {
     const rng = new Rng(1337);
     const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, ...A }, rng);
     const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
@@ -29,8 +29,11 @@ async function trajectory(native: boolean, steps: number): Promise<{ losses: num
     const tensors: number[] = [];
     for (let i = 0; i < steps; i++) {
       const { x, y } = getBatch(train, BATCH, A.blockSize, rng);
-      losses.push(trainStep(model, optimizer, x, y));
-      tf.dispose([x, y]);
+      try {
+        losses.push(await trainStep(model, optimizer, x, y));
+      } finally {
+        tf.dispose([x, y]);
+      }
       tensors.push(tf.memory().numTensors);
     }
     model.dispose();

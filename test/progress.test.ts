@@ -61,6 +61,10 @@ test("tokens per second count training steps only; time left adds the evaluation
   // 900 steps at 20 ms, and 10 evaluations at 500 ms.
   assert.equal(timeLeftMs(s), 900 * 20 + 10 * 500);
   assert.equal(timeLeftMs(status({ step: 1000, stepMs: 2000, evalMs: 5500, evals: 11 })), 0);
+  // A run resumed at step 500 has taken 100 steps in its 2 s: the rate and the time left count those only.
+  const resumed = status({ step: 600, startStep: 500, stepMs: 2000 });
+  assert.equal(tokensPerSecond(resumed), 12_800);
+  assert.equal(timeLeftMs(resumed), 400 * 20);
 });
 
 test("the progress line: running, evaluating, finished, interrupted", () => {
@@ -133,26 +137,29 @@ test("train() reports every step and evaluation to its progress, and ends once",
   await backend();
   const model = new BigramLanguageModel(65, new Rng(1));
   const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-  const { progress, updates, ends } = recorder();
-  const tty = fakeTerminal(true);
-  const bar = terminalProgress("bigram", { stream: tty, env: {} });
-  const both: TrainProgress = { update: (s, h) => { progress.update(s, h); bar.update(s, h); }, end: (s, h) => { progress.end(s, h); bar.end(s, h); } };
-  const result = await train(model, optimizer, tinySplit(), { batchSize: 4, blockSize: 8, maxIters: 10, evalInterval: 4, evalIters: 2, rng: new Rng(2), progress: both });
-  assert.deepEqual(result.history.map((p) => p.step), [0, 4, 8, 10]);
-  assert.deepEqual([...new Set(updates.filter((u) => !u.evaluating).map((u) => u.step))], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  assert.ok(updates.some((u) => u.evaluating), "reports while evaluating");
-  assert.equal(ends.length, 1);
-  const end = ends[0];
-  assert.equal(end.state, "done");
-  assert.equal(end.step, 10);
-  assert.equal(end.evals, 4);
-  assert.equal(end.evalsTotal, 4);
-  assert.equal(end.tokensPerStep, 32);
-  assert.deepEqual(end.lastEval, result.history[3]);
-  assert.ok(end.stepMs > 0 && end.evalMs > 0 && end.stepMs + end.evalMs <= end.elapsedMs + 1);
-  assert.ok(tty.out.endsWith("\n") && tty.out.includes("bigram: 10 steps in"), JSON.stringify(tty.out));
-  model.dispose();
-  optimizer.dispose();
+  try {
+    const { progress, updates, ends } = recorder();
+    const tty = fakeTerminal(true);
+    const bar = terminalProgress("bigram", { stream: tty, env: {} });
+    const both: TrainProgress = { update: (s, h) => { progress.update(s, h); bar.update(s, h); }, end: (s, h) => { progress.end(s, h); bar.end(s, h); } };
+    const result = await train(model, optimizer, tinySplit(), { batchSize: 4, blockSize: 8, maxIters: 10, evalInterval: 4, evalIters: 2, rng: new Rng(2), progress: both });
+    assert.deepEqual(result.history.map((p) => p.step), [0, 4, 8, 10]);
+    assert.deepEqual([...new Set(updates.filter((u) => !u.evaluating).map((u) => u.step))], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.ok(updates.some((u) => u.evaluating), "reports while evaluating");
+    assert.equal(ends.length, 1);
+    const end = ends[0];
+    assert.equal(end.state, "done");
+    assert.equal(end.step, 10);
+    assert.equal(end.evals, 4);
+    assert.equal(end.evalsTotal, 4);
+    assert.equal(end.tokensPerStep, 32);
+    assert.deepEqual(end.lastEval, result.history[3]);
+    assert.ok(end.stepMs > 0 && end.evalMs > 0 && end.stepMs + end.evalMs <= end.elapsedMs + 1);
+    assert.ok(tty.out.endsWith("\n") && tty.out.includes("bigram: 10 steps in"), JSON.stringify(tty.out));
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
 });
 
 test("an aborted run stops at a step boundary: no tensor left, the model usable, training resumable", async () => {
@@ -160,84 +167,93 @@ test("an aborted run stops at a step boundary: no tensor left, the model usable,
   const split = tinySplit();
   const model = new BigramLanguageModel(65, new Rng(1));
   const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
-  const { progress, ends } = recorder((s) => { if (s.step === 7) controller.abort(); });
-  const options = { batchSize: 4, blockSize: 8, maxIters: 1000, evalInterval: 5, evalIters: 2, rng: new Rng(2) };
-  const err = await train(model, optimizer, split, { ...options, progress, signal: controller.signal }).then(() => undefined, (e) => e);
-  assert.ok(err instanceof TrainingInterrupted, String(err));
-  assert.equal(err.step, 7);
-  assert.match(err.message, /interrupted at step 7/);
-  assert.equal(err.result.stepLosses.length, 7);
-  assert.deepEqual(err.result.history.map((p) => p.step), [0, 5]);
-  assert.equal(ends.length, 1);
-  assert.equal(ends[0].state, "interrupted");
-  assert.equal(optimizer.t, 7, "the optimizer took exactly the completed steps");
-  assert.equal(tf.memory().numTensors, before, "no tensor left behind");
-  assert.equal(model.training, true);
-  assert.equal(generate(model, [0], 20, { rng: new Rng(5) }).length, 21);
-  const resumed = await train(model, optimizer, split, { ...options, maxIters: 5 });
-  assert.equal(resumed.stepLosses.length, 5);
-  assert.equal(optimizer.t, 12);
-  assert.equal(tf.memory().numTensors, before);
-  model.dispose();
-  optimizer.dispose();
+  try {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const { progress, ends } = recorder((s) => { if (s.step === 7) controller.abort(); });
+    const options = { batchSize: 4, blockSize: 8, maxIters: 1000, evalInterval: 5, evalIters: 2, rng: new Rng(2) };
+    const err = await train(model, optimizer, split, { ...options, progress, signal: controller.signal }).then(() => undefined, (e) => e);
+    assert.ok(err instanceof TrainingInterrupted, String(err));
+    assert.equal(err.step, 7);
+    assert.match(err.message, /interrupted at step 7/);
+    assert.equal(err.result.stepLosses.length, 7);
+    assert.deepEqual(err.result.history.map((p) => p.step), [0, 5]);
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0].state, "interrupted");
+    assert.equal(optimizer.t, 7, "the optimizer took exactly the completed steps");
+    assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+    assert.equal(model.training, true);
+    assert.equal((await generate(model, [0], 20, { rng: new Rng(5) })).length, 21);
+    const resumed = await train(model, optimizer, split, { ...options, maxIters: 5 });
+    assert.equal(resumed.stepLosses.length, 5);
+    assert.equal(optimizer.t, 12);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
 });
 
 test("a run stopped during an evaluation puts the model back in training mode and leaves no tensor", async () => {
   await backend();
   const model = new BigramLanguageModel(65, new Rng(1));
   const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
-  let sawEvalMode = false;
-  const { progress } = recorder((s) => {
-    if (s.evaluating && s.evals === 1) {
-      sawEvalMode ||= !model.training;
-      controller.abort();
-    }
-  });
-  const err = await train(model, optimizer, tinySplit(), {
-    batchSize: 4, blockSize: 8, maxIters: 100, evalInterval: 3, evalIters: 50, rng: new Rng(2), progress, signal: controller.signal,
-  }).then(() => undefined, (e) => e);
-  assert.ok(err instanceof TrainingInterrupted);
-  assert.equal(err.step, 3);
-  assert.equal(err.result.history.length, 1, "the evaluation cut short is not recorded");
-  assert.ok(sawEvalMode, "the model was evaluating in eval mode");
-  assert.equal(model.training, true);
-  assert.equal(tf.memory().numTensors, before);
-  model.dispose();
-  optimizer.dispose();
+  try {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    let sawEvalMode = false;
+    const { progress } = recorder((s) => {
+      if (s.evaluating && s.evals === 1) {
+        sawEvalMode ||= !model.training;
+        controller.abort();
+      }
+    });
+    const err = await train(model, optimizer, tinySplit(), {
+      batchSize: 4, blockSize: 8, maxIters: 100, evalInterval: 3, evalIters: 50, rng: new Rng(2), progress, signal: controller.signal,
+    }).then(() => undefined, (e) => e);
+    assert.ok(err instanceof TrainingInterrupted);
+    assert.equal(err.step, 3);
+    assert.equal(err.result.history.length, 1, "the evaluation cut short is not recorded");
+    assert.ok(sawEvalMode, "the model was evaluating in eval mode");
+    assert.equal(model.training, true);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
 });
 
 test("SIGINT stops training when the process handles SIGINT (as the tslab kernel does)", async () => {
   await backend();
   const model = new BigramLanguageModel(65, new Rng(1));
   const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
-  const before = tf.memory().numTensors;
-  const kernelHandler = () => {}; // stands in for tslab's own SIGINT handler
-  process.on("SIGINT", kernelHandler);
   try {
-    let sent = false;
-    const { progress } = recorder((s) => {
-      if (s.step === 3 && !sent) {
-        sent = true;
-        process.kill(process.pid, "SIGINT"); // a real signal, delivered when the event loop gets a turn
-      }
-    });
-    const err = await train(model, optimizer, tinySplit(), {
-      batchSize: 4, blockSize: 8, maxIters: 1_000_000, evalInterval: 100_000, evalIters: 2, rng: new Rng(2), progress,
-    }).then(() => undefined, (e) => e);
-    assert.ok(err instanceof TrainingInterrupted, String(err));
-    assert.ok(err.step >= 3 && err.step < 100_000, `stopped at step ${err.step}`);
-    assert.equal(optimizer.t, err.step);
-    assert.equal(tf.memory().numTensors, before);
-    assert.equal(process.listenerCount("SIGINT"), 1, "train() removed its own listener");
+    const before = tf.memory().numTensors;
+    const kernelHandler = () => {}; // stands in for tslab's own SIGINT handler
+    process.on("SIGINT", kernelHandler);
+    try {
+      let sent = false;
+      const { progress } = recorder((s) => {
+        if (s.step === 3 && !sent) {
+          sent = true;
+          process.kill(process.pid, "SIGINT"); // a real signal, delivered when the event loop gets a turn
+        }
+      });
+      const err = await train(model, optimizer, tinySplit(), {
+        batchSize: 4, blockSize: 8, maxIters: 1_000_000, evalInterval: 100_000, evalIters: 2, rng: new Rng(2), progress,
+      }).then(() => undefined, (e) => e);
+      assert.ok(err instanceof TrainingInterrupted, String(err));
+      assert.ok(err.step >= 3 && err.step < 100_000, `stopped at step ${err.step}`);
+      assert.equal(optimizer.t, err.step);
+      assert.equal(tf.memory().numTensors, before);
+      assert.equal(process.listenerCount("SIGINT"), 1, "train() removed its own listener");
+    } finally {
+      process.off("SIGINT", kernelHandler);
+    }
   } finally {
-    process.off("SIGINT", kernelHandler);
+    model.dispose();
+    optimizer.dispose();
   }
-  model.dispose();
-  optimizer.dispose();
 });
 
 test("in a plain script train() leaves SIGINT alone, so Ctrl-C still exits", () => {

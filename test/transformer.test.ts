@@ -160,23 +160,27 @@ test("gradient accumulation over micro-batches takes the same step as the whole 
   const { AdamW, getBatch, trainStep } = await import("@build-gpt/lib");
   const config = { vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 2 };
   const data = Int32Array.from({ length: 500 }, (_, i) => (i * 31) % 65);
-  const run = (microBatches: number) => {
+  const run = async (microBatches: number) => {
     const model = new GPTLanguageModel(config, new Rng(21));
     const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
     const { x, y } = getBatch(data, 8, 8, new Rng(22));
-    const loss = trainStep(model, optimizer, x, y, microBatches);
-    const weights = model.parameters().map((p) => Array.from(p.dataSync()));
-    tf.dispose([x, y]);
-    model.dispose();
-    optimizer.dispose();
-    return { loss, weights: weights.flat() };
+    try {
+      const loss = await trainStep(model, optimizer, x, y, microBatches);
+      const weights = await Promise.all(model.parameters().map(async (p) => Array.from(await p.data())));
+      return { loss, weights: weights.flat() };
+    } finally {
+      tf.dispose([x, y]);
+      model.dispose();
+      optimizer.dispose();
+    }
   };
   const before = tf.memory().numTensors;
-  const whole = run(1);
-  const parts = run(4);
+  const whole = await run(1);
+  const parts = await run(4);
   assert.equal(tf.memory().numTensors, before);
   assert.ok(Math.abs(whole.loss - parts.loss) < 1e-5);
   const worst = Math.max(...whole.weights.map((w, i) => Math.abs(w - parts.weights[i])));
   assert.ok(worst < 1e-5, `largest weight difference ${worst}`);
-  assert.throws(() => run(3), /microBatches must be a positive integer that divides the batch size 8/);
+  await assert.rejects(run(3), /microBatches must be a positive integer that divides the batch size 8/);
+  assert.equal(tf.memory().numTensors, before, "nothing left behind by the refused call either");
 });

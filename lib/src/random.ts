@@ -28,8 +28,20 @@ export class Rng {
     return this.int(2 ** 31);
   }
 
-  /** Draws an index from a discrete distribution (probabilities summing to 1), like torch.multinomial(probs, 1). */
+  /**
+   * Draws an index from a discrete distribution (probabilities summing to 1), like torch.multinomial(probs, 1).
+   * A NaN or negative probability, or none above 0, is an error (it would otherwise pick the last index every time).
+   */
   sample(probs: ArrayLike<number>): number {
+    let total = 0;
+    for (let i = 0; i < probs.length; i++) {
+      const p = probs[i];
+      if (!(p >= 0 && Number.isFinite(p))) {
+        throw new Error(`Rng.sample: probability ${i} is ${p}; every probability must be a non-negative finite number. NaN here usually means the model's weights are NaN (training diverged).`);
+      }
+      total += p;
+    }
+    if (!(total > 0)) throw new Error(`Rng.sample: the ${probs.length} probabilities sum to 0; at least one must be above 0.`);
     let u = this.next();
     for (let i = 0; i < probs.length; i++) {
       u -= probs[i];

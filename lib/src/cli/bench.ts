@@ -58,7 +58,7 @@ function option(argv: string[], name: string, fallback: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Timing {
+async function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Promise<Timing> {
   const rng = new Rng(1337);
   const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, rng);
   const optimizer = new AdamW(model.parameters(), { lr: m.learningRate });
@@ -68,7 +68,7 @@ function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps:
   for (let i = 0; i < warmup + steps; i++) {
     const { x, y } = getBatch(data, m.batchSize, m.config.blockSize, rng);
     const t0 = performance.now();
-    trainStep(model, optimizer, x, y);
+    await trainStep(model, optimizer, x, y);
     const dt = performance.now() - t0;
     tf.dispose([x, y]);
     if (i >= warmup) times.push(dt);
@@ -94,7 +94,7 @@ function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps:
  * Trains model A from seed 1337 for `steps` steps; returns every step's loss and the tensor count after steps 10 and
  * `steps` (the same count means nothing is left behind by a step).
  */
-function seededRun(data: Int32Array, vocabSize: number, steps: number): { losses: number[]; tensorsAt10: number; tensorsAtEnd: number } {
+async function seededRun(data: Int32Array, vocabSize: number, steps: number): Promise<{ losses: number[]; tensorsAt10: number; tensorsAtEnd: number }> {
   const m = BENCH_MODELS[0];
   const rng = new Rng(1337);
   const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, rng);
@@ -103,7 +103,7 @@ function seededRun(data: Int32Array, vocabSize: number, steps: number): { losses
   let tensorsAt10 = NaN;
   for (let i = 1; i <= steps; i++) {
     const { x, y } = getBatch(data, m.batchSize, m.config.blockSize, rng);
-    losses.push(trainStep(model, optimizer, x, y));
+    losses.push(await trainStep(model, optimizer, x, y));
     tf.dispose([x, y]);
     if (i === 10) tensorsAt10 = tf.memory().numTensors;
   }
@@ -113,11 +113,11 @@ function seededRun(data: Int32Array, vocabSize: number, steps: number): { losses
   return { losses, tensorsAt10, tensorsAtEnd };
 }
 
-function timeGeneration(vocabSize: number, chars: number): number {
+async function timeGeneration(vocabSize: number, chars: number): Promise<number> {
   const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...BENCH_MODELS[0].config }, new Rng(1));
-  generate(model, [0], 10, { rng: new Rng(2) }); // warm-up
+  await generate(model, [0], 10, { rng: new Rng(2) }); // warm-up
   const t0 = performance.now();
-  generate(model, [0], chars, { rng: new Rng(2) });
+  await generate(model, [0], chars, { rng: new Rng(2) });
   const seconds = (performance.now() - t0) / 1000;
   model.dispose();
   return chars / seconds;
@@ -158,10 +158,15 @@ async function main() {
   const native = backend.name === "wasm" && nativeKernels() !== undefined;
 
   const time = (m: BenchModel) => timeTraining(m, train, vocab, m.steps ?? steps, m.steps ? 1 : warmup);
-  const timings = BENCH_MODELS.map(time);
+  const timeAll = async () => {
+    const out: Timing[] = [];
+    for (const m of BENCH_MODELS) out.push(await time(m));
+    return out;
+  };
+  const timings = await timeAll();
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
-  const before = native ? withNativeKernels(false, () => BENCH_MODELS.map(time)) : undefined;
-  const charsPerSec = timeGeneration(vocab, 500);
+  const before = native ? await withNativeKernels(false, timeAll) : undefined;
+  const charsPerSec = await timeGeneration(vocab, 500);
   const torch = argv.includes("--no-torch") ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
@@ -187,13 +192,13 @@ async function main() {
 
   // The maths is unchanged: 50 seeded steps give the same losses on both routes.
   if (native) {
-    const a = seededRun(train, vocab, 50).losses;
-    const b = withNativeKernels(false, () => seededRun(train, vocab, 50)).losses;
+    const a = (await seededRun(train, vocab, 50)).losses;
+    const b = (await withNativeKernels(false, () => seededRun(train, vocab, 50))).losses;
     const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
     console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
       `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);
   }
-  const leak = seededRun(train, vocab, leakSteps);
+  const leak = await seededRun(train, vocab, leakSteps);
   console.log(`tensors after step 10: ${leak.tensorsAt10}; after step ${leakSteps}: ${leak.tensorsAtEnd} ` +
     `(${leak.tensorsAt10 === leak.tensorsAtEnd ? "no leak" : "LEAK"})`);
 }

@@ -10,7 +10,7 @@ import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
 import { trainValSplit } from "../data/batches";
 import { LADDER } from "../ladder";
-import { lessonSettings } from "../notebook/fast-mode";
+import { FAST_MODE_VAR, isFastMode, lessonSettings } from "../notebook/fast-mode";
 import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
 import { train } from "../train/trainer";
@@ -52,7 +52,7 @@ async function main() {
     model.dispose();
     optimizer.dispose();
   }
-  if (process.env.GPT_FAST) console.log(`(fast mode: ${"GPT_FAST"} is set, so the budgets are shrunk and the losses are not the lecture's)`);
+  if (isFastMode()) console.log(`(fast mode: ${FAST_MODE_VAR} is set, so the budgets are shrunk and the losses are not the lecture's)`);
   console.log(`tensors left: ${tf.memory().numTensors}`);
 }
 

@@ -24,6 +24,10 @@ export class CharTokenizer {
 
   /** string -> list of tokens. A character outside the vocabulary is an error that names it. */
   encode(text: string): number[] {
+    if (typeof text !== "string") {
+      const shown = typeof text === "object" ? (Array.isArray(text) ? "an array" : "an object") : `a ${typeof text}: ${String(text)}`;
+      throw new TypeError(`encode takes a string (the text to tokenize), got ${shown}. To turn token ids back into text, use decode.`);
+    }
     const out: number[] = [];
     let i = 0;
     for (const ch of text) {
@@ -41,14 +45,41 @@ export class CharTokenizer {
     return out;
   }
 
-  /** list of tokens -> string. */
+  /**
+   * list of token ids -> string. Takes a number[] or a typed array (Int32Array, Float32Array, ...) of integer ids.
+   * Not a tensor: reading one is asynchronous on a GPU, so pass its values, `decode(await t.data())`.
+   */
   decode(tokens: ArrayLike<number>): string {
+    if (isTensor(tokens)) {
+      throw new TypeError(
+        `decode takes token ids as an array (number[] or Int32Array), not a tensor of shape (${tokens.shape}): ` +
+          `read it first, tokenizer.decode(await t.data()) for a 1-D tensor (for a (1, T) one, the same: its ids in order).`,
+      );
+    }
+    if (typeof (tokens as unknown as PromiseLike<unknown>)?.then === "function") {
+      throw new TypeError("decode takes an array of token ids, got a Promise: await it first, tokenizer.decode(await generate(model, [0], 100)).");
+    }
+    if (tokens === null || typeof tokens !== "object" || typeof tokens.length !== "number") {
+      throw new TypeError(`decode takes an array of token ids (number[] or Int32Array), got ${tokens === null ? "null" : typeof tokens}.`);
+    }
     let s = "";
     for (let i = 0; i < tokens.length; i++) {
-      const c = this.chars[tokens[i]];
-      if (c === undefined) throw new Error(`Cannot decode token ${tokens[i]}: tokens run from 0 to ${this.vocabSize - 1}.`);
+      const id = tokens[i];
+      if (Array.isArray(id) || ArrayBuffer.isView(id)) {
+        throw new TypeError(`decode takes one sequence at a time, a flat list of ids; item ${i} is itself a list. Decode each row: decode(rows[0]).`);
+      }
+      if (typeof id !== "number" || !Number.isInteger(id)) {
+        throw new TypeError(`decode: ${JSON.stringify(id) ?? String(id)} at position ${i} is not a token id (an integer from 0 to ${this.vocabSize - 1}).`);
+      }
+      const c = this.chars[id];
+      if (c === undefined || id < 0) throw new Error(`Cannot decode token ${id} at position ${i}: tokens run from 0 to ${this.vocabSize - 1}.`);
       s += c;
     }
     return s;
   }
+}
+
+/** A tensor-like value (tfjs's Tensor), recognised without importing tfjs. */
+function isTensor(x: unknown): x is { shape: number[]; dataSync: unknown } {
+  return typeof x === "object" && x !== null && "dataSync" in x && "shape" in x;
 }

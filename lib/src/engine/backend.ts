@@ -65,6 +65,7 @@ export async function initBackend(prefer: BackendName | "auto" = (process.env.GP
   if (!["auto", "tensorflow", "wasm", "cpu"].includes(prefer)) {
     throw new Error(`Unknown backend "${prefer}". Use one of: auto, tensorflow, wasm, cpu (GPT_BACKEND).`);
   }
+  nativeKernelsStatus(); // reads GPT_NATIVE and GPT_THREADS first: a typo there is an error, not a silent other engine
   patchWasmKernels(); // before the wasm backend's first use, so its kernels are set up through the repairs
   if (prefer === "auto" || prefer === "tensorflow") {
     const nativePackage = loadNative();

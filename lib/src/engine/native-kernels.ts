@@ -4,10 +4,12 @@
  * Float32Array views of its heap, and round as the WebAssembly kernels do: training gives the same numbers, faster.
  *
  * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
- * project. Anywhere it cannot load (another platform, an old CPU, GPT_NATIVE=0) the WebAssembly kernels run instead,
+ * project. Anywhere it cannot load (another platform, an old CPU, GPT_NATIVE=0/false/no/off) the WebAssembly kernels run instead,
  * and `nativeKernelsStatus()` says why in one line.
  */
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import { envFlag, envPositiveInt } from "../env";
 
 export interface NativeKernels {
   /** c = a @ b for each of max(batchA, batchB) slices; a batch of 1 is shared. Shapes (batch, M, K) @ (batch, K, N). */
@@ -26,7 +28,11 @@ export const NATIVE_MODULE_PATH = path.resolve(__dirname, "..", "..", "native", 
 let loaded: { kernels?: NativeKernels; status: string } | undefined;
 
 function load(): { kernels?: NativeKernels; status: string } {
-  if (process.env.GPT_NATIVE === "0") return { status: "native CPU kernels off (GPT_NATIVE=0)" };
+  if (envFlag("GPT_NATIVE") === false) return { status: `native CPU kernels off (GPT_NATIVE=${process.env.GPT_NATIVE!.trim()})` };
+  // More threads than cores only queue up behind each other (GPT_THREADS=1000 on 2 cores ran 7x slower): cap it.
+  const requested = envPositiveInt("GPT_THREADS");
+  const cores = availableParallelism();
+  const capped = requested !== undefined && requested > cores;
   let module: { supported: boolean } & Partial<NativeKernels>;
   try {
     module = require(NATIVE_MODULE_PATH);
@@ -36,7 +42,20 @@ function load(): { kernels?: NativeKernels; status: string } {
   }
   if (!module.supported) return { status: "native CPU kernels need AVX2, which this CPU lacks; using WebAssembly's" };
   const kernels = module as NativeKernels;
-  return { kernels, status: `native CPU kernels (AVX2, ${kernels.threads()} threads)` };
+  let threads: number;
+  if (capped) {
+    // The module reads GPT_THREADS once, when its thread pool starts (the first threads() call).
+    process.env.GPT_THREADS = String(cores);
+    try {
+      threads = kernels.threads();
+    } finally {
+      process.env.GPT_THREADS = String(requested);
+    }
+  } else {
+    threads = kernels.threads();
+  }
+  const note = capped ? `; GPT_THREADS=${requested} capped at the ${cores} cores available` : "";
+  return { kernels, status: `native CPU kernels (AVX2, ${threads} threads${note})` };
 }
 
 let enabled = true;

@@ -1,6 +1,6 @@
 /**
- * Two repairs to TensorFlow.js's WebAssembly backend, so that training on it is correct and not needlessly slow, and
- * a faster route for its two hottest operations when the native CPU kernels load (./native-kernels).
+ * Four changes to TensorFlow.js's WebAssembly backend, so that training on it is correct and not needlessly slow: two
+ * repairs (1, 2) and two faster routes (3, onto the native CPU kernels when they load, ./native-kernels; and 4).
  *
  * 1. BatchMatMul. The wasm kernel takes its fast (XNNPACK) path only when neither operand is transposed and the
  *    batch is 1; anything else runs a scalar loop about 20x slower. Every matmul gradient asks for a transposed
@@ -149,7 +149,7 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
 
 /**
  * AdamWUpdate: inputs p, g, m, v (one parameter, its gradient and moments); attrs `scalars`, the eight float32 numbers
- * of the update (see AdamW.step); outputs p', m', v'. Registered only when the native kernels load.
+ * of the update (see fusedAdamWUpdate); outputs p', m', v'. Registered only when the native kernels load.
  */
 const adamWUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const { p, g, m, v } = inputs;
@@ -208,8 +208,36 @@ function reroute(name: string, kernelFunc: KernelFunc): KernelFunc {
   return original.kernelFunc as unknown as KernelFunc;
 }
 
-/** The name of the fused AdamW kernel; AdamW.step uses it when the current backend has it and the native kernels run. */
+/** The name of the fused AdamW kernel (see fusedAdamWUpdate). */
 export const ADAMW_UPDATE = "AdamWUpdate";
+
+/** The numbers of one AdamW step: its settings, and the bias corrections of step t. */
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** lr / (1 − β1^t) */
+  stepSize: number;
+  /** √(1 − β2^t) */
+  bias2Sqrt: number;
+}
+
+/** One AdamW update of parameter p with gradient g and moments m, v: returns p, m, v after the step. */
+export type AdamWUpdate = (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, hyper: AdamWHyper) => tf.Tensor[];
+
+/**
+ * AdamW's update as one fused kernel, where it runs (the native kernels, on the wasm backend); undefined elsewhere,
+ * and then AdamW.step runs its reference maths. The kernel rounds as the element-wise ops do: the same numbers.
+ */
+export function fusedAdamWUpdate(): AdamWUpdate | undefined {
+  if (!nativeKernels() || tf.getKernel(ADAMW_UPDATE, tf.getBackend()) === undefined) return undefined;
+  return (p, g, m, v, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }) => {
+    const scalars = Float32Array.of(beta1, 1 - beta1, beta2, 1 - beta2, bias2Sqrt, eps, 1 - lr * weightDecay, stepSize);
+    return tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, { scalars }) as tf.Tensor[];
+  };
+}
 
 /** Installs the repairs. Call before the wasm backend is first used; calling twice does nothing. */
 export function patchWasmKernels(): void {

@@ -2,11 +2,14 @@
  * Fast mode: GPT_FAST=1 shrinks every lesson's training (iterations, evaluation batches) by 20x, so the whole course
  * executes in a few minutes (CI, a quick check). Unset, every lesson runs the lecture's settings.
  */
+import { envFlag } from "../env";
+
 export const FAST_MODE_VAR = "GPT_FAST";
 const FACTOR = 20;
 
+/** GPT_FAST set to 1, true, yes or on (any case); unset, 0, false, no or off: the lecture's settings; anything else an error. */
 export function isFastMode(): boolean {
-  return ["1", "true", "yes"].includes((process.env[FAST_MODE_VAR] ?? "").toLowerCase());
+  return envFlag(FAST_MODE_VAR) ?? false;
 }
 
 export interface TrainingBudget {

@@ -5,7 +5,7 @@
  */
 import { inNotebook, newTslabDisplay } from "../notebook/display";
 import { loadPlotly, lossCurvesFigure, plotHtml } from "../notebook/plot";
-import type { EvalPoint } from "../train/trainer";
+import type { EvalPoint } from "../train/types";
 import { progressLine, type TrainProgress } from "./status";
 import { terminalProgress } from "./terminal";
 import { Throttle } from "./throttle";

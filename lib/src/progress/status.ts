@@ -3,11 +3,13 @@
  * shows: step/total, the latest losses, tokens per second, time left. Pure arithmetic and formatting; the notebook
  * and terminal displays only decide where and how often to draw it.
  */
-import type { EvalPoint } from "../train/trainer";
+import type { EvalPoint } from "../train/types";
 
 export interface TrainStatus {
-  /** Training steps done so far. */
+  /** Training steps done so far (a resumed run starts at its startStep). */
   step: number;
+  /** The step this run started from: 0, or the steps already taken when it resumed. Default 0. */
+  startStep?: number;
   maxIters: number;
   /** The loss of the latest training batch; undefined before the first step. */
   loss?: number;
@@ -21,7 +23,7 @@ export interface TrainStatus {
   stepMs: number;
   /** Milliseconds spent in evaluations only. */
   evalMs: number;
-  /** Evaluations done, and how many the run makes in all (step 0, every evalInterval, after the last step). */
+  /** Evaluations done, and how many the run makes in all (each multiple of evalInterval from startStep, and after the last step). */
   evals: number;
   evalsTotal: number;
   /** True while an evaluation runs. */
@@ -37,15 +39,20 @@ export interface TrainProgress {
   end(status: Readonly<TrainStatus>, history: readonly EvalPoint[]): void;
 }
 
+/** Steps this run has taken (not those before a resume). */
+const stepsThisRun = (s: Pick<TrainStatus, "step" | "startStep">) => s.step - (s.startStep ?? 0);
+
 /** Training throughput, evaluations not counted; undefined before the first step. */
-export function tokensPerSecond(s: Pick<TrainStatus, "step" | "stepMs" | "tokensPerStep">): number | undefined {
-  return s.step > 0 && s.stepMs > 0 ? (s.step * s.tokensPerStep * 1000) / s.stepMs : undefined;
+export function tokensPerSecond(s: Pick<TrainStatus, "step" | "startStep" | "stepMs" | "tokensPerStep">): number | undefined {
+  const steps = stepsThisRun(s);
+  return steps > 0 && s.stepMs > 0 ? (steps * s.tokensPerStep * 1000) / s.stepMs : undefined;
 }
 
 /** The steps left at the mean time per step so far, plus the evaluations left at the mean time per evaluation. */
-export function timeLeftMs(s: Pick<TrainStatus, "step" | "maxIters" | "stepMs" | "evalMs" | "evals" | "evalsTotal">): number | undefined {
-  if (s.step === 0) return undefined;
-  const steps = ((s.maxIters - s.step) * s.stepMs) / s.step;
+export function timeLeftMs(s: Pick<TrainStatus, "step" | "startStep" | "maxIters" | "stepMs" | "evalMs" | "evals" | "evalsTotal">): number | undefined {
+  const done = stepsThisRun(s);
+  if (done === 0) return undefined;
+  const steps = ((s.maxIters - s.step) * s.stepMs) / done;
   const evals = s.evals > 0 ? ((s.evalsTotal - s.evals) * s.evalMs) / s.evals : 0;
   return Math.max(0, steps + evals);
 }

@@ -3,8 +3,7 @@
  * tfjs ships Adam but not AdamW.
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeKernels } from "../engine/native-kernels";
-import { ADAMW_UPDATE } from "../engine/wasm-kernels";
+import { fusedAdamWUpdate, type AdamWHyper, type AdamWUpdate } from "../engine/wasm-kernels";
 
 export interface AdamWOptions {
   lr?: number;
@@ -14,7 +13,36 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+/** Each setting in its allowed range, or an error that gives the range. */
+function checkSettings({ lr, beta1, beta2, eps, weightDecay }: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number }): void {
+  const finite = Number.isFinite;
+  if (!(finite(lr) && lr >= 0)) throw new Error(`AdamW: lr must be a finite number >= 0, got ${lr}. The lecture uses 1e-3 (3e-4 for gpt.py's model).`);
+  if (![beta1, beta2].every((b) => b >= 0 && b < 1)) {
+    throw new Error(`AdamW: betas must each be in [0, 1), got [${beta1}, ${beta2}]. PyTorch's default is [0.9, 0.999].`);
+  }
+  if (!(finite(eps) && eps > 0)) throw new Error(`AdamW: eps must be a finite number > 0, got ${eps}. PyTorch's default is 1e-8.`);
+  if (!(finite(weightDecay) && weightDecay >= 0)) {
+    throw new Error(`AdamW: weightDecay must be a finite number >= 0, got ${weightDecay}. PyTorch's default is 0.01.`);
+  }
+}
+
+/**
+ * The update of one parameter, the reference maths (torch.optim.AdamW with amsgrad off):
+ *   m ← β1·m + (1 − β1)·g
+ *   v ← β2·v + (1 − β2)·g²
+ *   p ← p·(1 − lr·λ) − stepSize · m / (√v / √(1 − β2^t) + ε),   stepSize = lr / (1 − β1^t)
+ * Returns p, m, v after the step.
+ */
+const adamwUpdate: AdamWUpdate = (p, g, m, v, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }) => {
+  const m2 = m.mul(beta1).add(g.mul(1 - beta1));
+  const v2 = v.mul(beta2).add(g.square().mul(1 - beta2));
+  const denom = v2.sqrt().div(bias2Sqrt).add(eps);
+  const p2 = p.mul(1 - lr * weightDecay).sub(m2.div(denom).mul(stepSize));
+  return [p2, m2, v2];
+};
+
 export class AdamW {
+  /** The learning rate; may be changed between steps (a schedule), and is checked at each step. */
   lr: number;
   readonly beta1: number;
   readonly beta2: number;
@@ -26,6 +54,7 @@ export class AdamW {
   private readonly v = new Map<tf.Variable, tf.Variable>();
 
   constructor(readonly params: tf.Variable[], { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01 }: AdamWOptions = {}) {
+    checkSettings({ lr, beta1: betas[0], beta2: betas[1], eps, weightDecay }); // before anything is allocated
     this.lr = lr;
     [this.beta1, this.beta2] = betas;
     this.eps = eps;
@@ -39,32 +68,25 @@ export class AdamW {
 
   /** Applies one update. `grads` maps each parameter's tfjs variable name to its gradient (as tf.variableGrads returns). */
   step(grads: tf.NamedTensorMap): void {
-    this.t += 1;
-    const { lr, beta1, beta2, eps, weightDecay, t } = this;
-    const stepSize = lr / (1 - beta1 ** t);
-    const bias2Sqrt = Math.sqrt(1 - beta2 ** t);
-    // The same update as one fused kernel per parameter, where the native kernels run (see engine/native-kernels).
-    const fused = nativeKernels() && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
-    const scalars = Float32Array.of(beta1, 1 - beta1, beta2, 1 - beta2, bias2Sqrt, eps, 1 - lr * weightDecay, stepSize);
+    checkSettings(this);
+    const t = this.t + 1;
+    const { lr, beta1, beta2, eps, weightDecay } = this;
+    const hyper: AdamWHyper = { lr, beta1, beta2, eps, weightDecay, stepSize: lr / (1 - beta1 ** t), bias2Sqrt: Math.sqrt(1 - beta2 ** t) };
+    // The one seam to fast code: a fused kernel doing the same maths, where one runs (see engine/wasm-kernels).
+    const update = fusedAdamWUpdate() ?? adamwUpdate;
     tf.tidy(() => {
       for (const p of this.params) {
         const g = grads[p.name];
         if (!g) continue; // a parameter the loss does not depend on
         const m = this.m.get(p)!;
         const v = this.v.get(p)!;
-        if (fused) {
-          const [p2, m2, v2] = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, { scalars }) as tf.Tensor[];
-          m.assign(m2);
-          v.assign(v2);
-          p.assign(p2);
-          continue;
-        }
-        m.assign(m.mul(beta1).add(g.mul(1 - beta1)));
-        v.assign(v.mul(beta2).add(g.square().mul(1 - beta2)));
-        const denom = v.sqrt().div(bias2Sqrt).add(eps);
-        p.assign(p.mul(1 - lr * weightDecay).sub(m.div(denom).mul(stepSize)));
+        const [p2, m2, v2] = update(p, g, m, v, hyper);
+        m.assign(m2);
+        v.assign(v2);
+        p.assign(p2);
       }
     });
+    this.t = t;
   }
 
   /** Frees the moment buffers. */

@@ -4,7 +4,7 @@
  * training loop, would go on running in the background. So train() listens for SIGINT too, while it runs, and stops at
  * the next step boundary: the batch disposed, parameters and optimizer state those of the last completed step.
  */
-import type { TrainResult } from "./trainer";
+import type { TrainResult } from "./types";
 
 /** Thrown by train() when it stops early: the kernel was interrupted, or the `signal` it was given was aborted. */
 export class TrainingInterrupted extends Error {
