@@ -12,13 +12,11 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   AdamW, BigramLanguageModel, CharTokenizer, crossEntropy, Embedding, estimateLoss, FeedForward, generate, getBatch,
-  Head, isFastMode, LayerNorm, Linear, loadTinyShakespeare, MultiHeadAttention, nativeKernels, nextTokenProbs, Rng,
-  SingleHeadLanguageModel, streamTokens, train, trainStep, TINY_SHAKESPEARE,
+  Head, isFastMode, LayerNorm, Linear, loadTinyShakespeare, MultiHeadAttention, nextTokenProbs, Rng,
+  SingleHeadLanguageModel, streamTokens, train, trainStep, TrainingDiverged, TINY_SHAKESPEARE,
   type Split, type TrainStatus,
 } from "@build-gpt/lib";
-// Not (yet) exported from the package's index: the integrator adds them there.
-import { TrainingDiverged } from "@build-gpt/lib/dist/train/trainer";
-import { envFlag } from "@build-gpt/lib/dist/env";
+import { envFlag, nativeKernels } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const V = 65;
@@ -404,9 +402,8 @@ test("GPT_THREADS above the cores available is capped, and the backend line says
   assert.match(backendLine({ GPT_THREADS: "many" }), /error: GPT_THREADS="many" must be a positive integer/);
 });
 
-// --- Constructors with bad sizes (nn/ and models/: the integrator's files; these fail until they validate) --------
+// --- Constructors with bad sizes -----------------------------------------------------------------------------
 
-const constructorTodo = "nn/ and models/ constructors validate their sizes before allocating (integrator)";
 const badConstructors: [string, () => unknown, RegExp][] = [
   ["new Linear(0, 4)", () => new Linear(0, 4), /inFeatures must be a positive integer, got 0/],
   ["new Linear(4, -1)", () => new Linear(4, -1), /outFeatures must be a positive integer, got -1/],
@@ -422,7 +419,7 @@ const badConstructors: [string, () => unknown, RegExp][] = [
   ["new SingleHeadLanguageModel({ headSize: 0 }, rng)", () => new SingleHeadLanguageModel({ vocabSize: V, nEmbd: 32, blockSize: 8, headSize: 0 }, new Rng(1)), /headSize must be a positive integer, got 0/],
 ];
 for (const [what, make, message] of badConstructors) {
-  test(`${what}: a clear error, and nothing allocated`, { todo: constructorTodo }, async () => {
+  test(`${what}: a clear error, and nothing allocated`, async () => {
     await backend();
     const before = tf.memory().numTensors;
     assert.throws(make, message);

@@ -21,7 +21,7 @@ export { LanguageModel } from "./models/language-model";
 export { BigramLanguageModel } from "./models/bigram";
 export { generate, streamTokens, nextTokenProbs, type GenerateOptions } from "./models/generate";
 export { AdamW, type AdamWOptions } from "./train/adamw";
-export { train, trainStep, estimateLoss, type TrainOptions, type TrainResult, type EvalPoint, type BatchShape } from "./train/trainer";
+export { train, trainStep, estimateLoss, TrainingDiverged, type TrainOptions, type TrainResult, type EvalPoint, type BatchShape } from "./train/trainer";
 export { TrainingInterrupted } from "./train/interrupt";
 
 // Lesson 3: the averaging trick.

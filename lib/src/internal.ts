@@ -11,3 +11,4 @@ export { Throttle } from "./progress/throttle";
 export { TerminalBar, barText, isCI, type TerminalBarOptions, type TerminalStream } from "./progress/terminal";
 export { FAST_MODE_VAR } from "./notebook/fast-mode";
 export { inNotebook } from "./notebook/display";
+export { envFlag, envPositiveInt } from "./env";

@@ -1,6 +1,7 @@
 /** The bigram language model: each token reads the logits for the next token straight off a lookup table. */
 import * as tf from "@tensorflow/tfjs";
 import { Embedding } from "../nn/layers";
+import { checkSizes } from "../nn/module";
 import type { Rng } from "../random";
 import { LanguageModel } from "./language-model";
 
@@ -10,6 +11,7 @@ export class BigramLanguageModel extends LanguageModel {
 
   constructor(readonly vocabSize: number, rng: Rng) {
     super();
+    checkSizes("BigramLanguageModel", { vocabSize });
     this.tokenEmbeddingTable = this.module("token_embedding_table", new Embedding(vocabSize, vocabSize));
     this.initWeights(rng); // N(0, 1), PyTorch's nn.Embedding
   }
