@@ -64,7 +64,7 @@ test("4.3 why the scale: right, variance guessed as √headSize, scale 1/headSiz
   assert.match(sqrt.lines.join("\n"), /✗ variance of q·kᵀ at headSize 16 \(measured [\d.]+\): got 4, expected 16/);
   const overScaled = scalingVerdict((hs) => hs, (hs) => 1 / hs);
   assert.equal(overScaled.status, "wrong");
-  assert.match(overScaled.lines.join("\n"), /✗ variance after multiplying by your scale 0\.0625/);
+  assert.match(overScaled.lines.join("\n"), /✗ headSize 16: the measured variance times your scale² \(0\.0625²\)/);
   assert.equal(scalingVerdict(() => todo("variance"), (hs) => hs).status, "todo");
   assert.equal(tf.memory().numTensors, before, "the check disposes what it makes");
 });

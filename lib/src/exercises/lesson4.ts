@@ -109,7 +109,7 @@ export function scalingVerdict(variance: (headSize: number) => number, scale: (h
       const scaledVariance = typeof factor === "number" ? measured * factor * factor : NaN;
       return [
         closeNumber(`variance of q·kᵀ at headSize ${hs} (measured ${measured.toFixed(2)})`, predicted, hs, 1e-6),
-        closeNumber(`variance after multiplying by your scale ${typeof factor === "number" ? factor.toPrecision(3) : String(factor)}`, scaledVariance, measuredScaled, 0.01 * measuredScaled),
+        closeNumber(`headSize ${hs}: the measured variance times your scale² (${typeof factor === "number" ? Number(factor.toPrecision(3)) : String(factor)}²), against the library's scaled affinities`, scaledVariance, measuredScaled, 0.01 * measuredScaled),
       ];
     });
   }, "Each affinity is a sum of headSize products q_i·k_i, each of variance 1; variances of independent terms add. Multiplying by a number s multiplies the variance by s².");
