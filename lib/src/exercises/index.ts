@@ -3,3 +3,4 @@
  * checks are in lessonN.ts, imported as `exercises.lessonN` (import { exercises } from "@build-gpt/lib").
  */
 export { todo, report, verdict, verdictAsync, verdictText, verdictHtml, sameValue, closeNumber, closeTensor, strictExercises, ExerciseTodo, type Verdict, type VerdictStatus, type Finding } from "./verdict";
+export * as lesson6 from "./lesson6";
