@@ -3,4 +3,7 @@
  * checks are in lessonN.ts, imported as `exercises.lessonN` (import { exercises } from "@build-gpt/lib").
  */
 export { todo, report, verdict, verdictAsync, verdictText, verdictHtml, sameValue, closeNumber, closeTensor, strictExercises, ExerciseTodo, type Verdict, type VerdictStatus, type Finding } from "./verdict";
+export * as lesson1 from "./lesson1";
+export * as lesson2 from "./lesson2";
+export * as lesson3 from "./lesson3";
 export * as lesson6 from "./lesson6";

@@ -14,11 +14,20 @@ function cell(v: unknown, precision: number): string {
   return escape(String(v));
 }
 
-/** An HTML table; floats shown with `precision` decimals. */
+/**
+ * A column that holds numbers is right-aligned, so that digits line up (a "—" among them too); a column of text only
+ * is left-aligned, as text reads.
+ */
+function alignments(rows: unknown[][], columns: number): ("left" | "right")[] {
+  return Array.from({ length: columns }, (_, j) => (rows.some((r) => typeof r[j] === "number") ? "right" : "left"));
+}
+
+/** An HTML table; floats shown with `precision` decimals; number columns right-aligned, text columns left-aligned. */
 export function tableHtml(df: Tabular, { precision = 4 } = {}): string {
   const rows = (df.values as unknown[]).map((r) => (Array.isArray(r) ? r : [r]));
-  const head = df.columns.map((c) => `<th style="text-align:right">${escape(String(c))}</th>`).join("");
-  const body = rows.map((r) => `<tr>${r.map((v) => `<td style="text-align:right">${cell(v, precision)}</td>`).join("")}</tr>`).join("\n");
+  const align = alignments(rows, df.columns.length);
+  const head = df.columns.map((c, j) => `<th style="text-align:${align[j]}">${escape(String(c))}</th>`).join("");
+  const body = rows.map((r) => `<tr>${r.map((v, j) => `<td style="text-align:${align[j] ?? "left"}">${cell(v, precision)}</td>`).join("")}</tr>`).join("\n");
   return `<table class="gpt-table"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 

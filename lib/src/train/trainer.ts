@@ -127,9 +127,7 @@ export async function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Te
  * Each split's losses are read once, together.
  */
 async function meanLosses(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng, safePoint?: () => Promise<void>): Promise<{ train: number; val: number }> {
-  const wasTraining = model.training;
-  model.eval();
-  try {
+  return model.inEvalMode(async () => {
     const out = { train: 0, val: 0 };
     for (const name of ["train", "val"] as const) {
       const losses: tf.Scalar[] = [];
@@ -149,9 +147,7 @@ async function meanLosses(model: LanguageModel, split: Split, evalIters: number,
       }
     }
     return out;
-  } finally {
-    model.train(wasTraining);
-  }
+  });
 }
 
 function checkPositiveIntegers(values: Record<string, number>): void {
