@@ -94,7 +94,7 @@ export function adapterName(a: AdapterDescription): string {
  * Never throws: a failure comes back with its reason, in a few words, for the fallback line.
  */
 export async function startWebGPU({ acceptSoftware, checkVulkan = true }: { acceptSoftware: boolean; checkVulkan?: boolean }): Promise<WebGPUStart> {
-  if (tf.getBackend() === "webgpu" && startedWith) return { ok: true, adapter: startedWith, line: lineFor(startedWith) };
+  if (startedWith) return restart(startedWith, acceptSoftware);
   const problem = checkVulkan ? vulkanProblem() : undefined;
   if (problem) return { ok: false, reason: problem };
   let adapter: AdapterDescription;
@@ -105,9 +105,7 @@ export async function startWebGPU({ acceptSoftware, checkVulkan = true }: { acce
   } catch (e) {
     return { ok: false, reason: `the webgpu package did not load (${firstLine(e)})` };
   }
-  if (adapter.software && !acceptSoftware) {
-    return { ok: false, reason: `the only adapter is software (${adapterName(adapter)}), slower than the CPU kernels` };
-  }
+  if (adapter.software && !acceptSoftware) return softwareRefused(adapter);
   try {
     require("@tensorflow/tfjs-backend-webgpu");
     registerDropoutKernel();
@@ -120,7 +118,17 @@ export async function startWebGPU({ acceptSoftware, checkVulkan = true }: { acce
   return { ok: true, adapter, line: lineFor(adapter) };
 }
 
+/** The adapter the webgpu backend runs on, once it has started (Dawn gives a process one device). */
 let startedWith: AdapterDescription | undefined;
+
+const softwareRefused = (a: AdapterDescription): WebGPUStart => ({ ok: false, reason: `the only adapter is software (${adapterName(a)}), slower than the CPU kernels` });
+
+/** Switches back to the webgpu backend already started (after another backend ran in between). */
+async function restart(adapter: AdapterDescription, acceptSoftware: boolean): Promise<WebGPUStart> {
+  if (adapter.software && !acceptSoftware) return softwareRefused(adapter);
+  if (!(await tf.setBackend("webgpu"))) return { ok: false, reason: `tfjs's webgpu backend did not restart on ${adapterName(adapter)}` };
+  return { ok: true, adapter, line: lineFor(adapter) };
+}
 
 function lineFor(a: AdapterDescription): string {
   const kind = a.software ? "software adapter: correct, far slower than a GPU" : "GPU";
