@@ -3,7 +3,8 @@
 //
 // With no GPU set up (no VK_ICD_FILENAMES given), Vulkan is pointed at SwiftShader, the software Vulkan that Debian's
 // chromium package installs (vk_swiftshader_icd.json), so CI needs no GPU. Where neither the Vulkan loader
-// (libvulkan1) nor SwiftShader is installed, the tests are skipped with a message saying what to install.
+// (libvulkan1) nor SwiftShader is installed, the tests are skipped with a message saying what to install (under
+// CI=true they fail instead: .ci/run installs both).
 // GPT_WEBGPU_HARDWARE=1 runs them on the machine's own Vulkan driver (a real GPU) instead of SwiftShader.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -14,9 +15,11 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const compiled = path.join(root, ".test-build", "test", "webgpu.test.js");
 
+/** Skips (exit 0) with what to install; under CI=true, where .ci/run installs both, a missing piece fails instead. */
 function skip(why) {
-  console.log(`test:webgpu skipped: ${why}`);
-  process.exit(0);
+  const ci = process.env.CI === "true";
+  console.log(`test:webgpu ${ci ? "failed (CI=true)" : "skipped"}: ${why}`);
+  process.exit(ci ? 1 : 0);
 }
 
 function findLibVulkan() {

@@ -20,6 +20,9 @@ const ENABLED = process.env.GPT_WEBGPU_TEST === "1";
 /** Largest relative differences, webgpu against cpu: float32 sums in another order, nothing more. */
 const TOLERANCE = { outputs: 1e-5, grads: 1e-4, losses: 1e-5 };
 
+/** The largest relative difference seen per quantity, for the summary. */
+const worst: Record<string, { error: number; where: string }> = {};
+
 async function use(name: BackendName): Promise<void> {
   const info = await initBackend(name);
   assert.equal(info.name, name);
@@ -150,12 +153,19 @@ if (!ENABLED) {
       for (const [what, e] of Object.entries(expected)) {
         const tolerance = what.startsWith("gradient") ? TOLERANCE.grads : TOLERANCE.outputs;
         const error = relativeError(actual[what], e, what === "objective" ? terms : 0);
+        const kind = what.startsWith("gradient") ? "gradients" : what;
+        if (!(worst[kind]?.error >= error)) worst[kind] = { error, where: `${c.name} ${what}` };
         assert.ok(error <= tolerance, `${c.name} ${what}: relative error ${error.toExponential(2)} > ${tolerance}`);
       }
     });
   }
 
-  test("webgpu: a short seeded training run gives the cpu backend's losses and sample, and leaves no tensor behind", async () => {
+  test("webgpu: the largest differences from the cpu backend", (t) => {
+    for (const [quantity, { error, where }] of Object.entries(worst)) t.diagnostic(`${quantity}: ${error.toExponential(2)} at ${where}`);
+    assert.ok(Object.keys(worst).length > 0);
+  });
+
+  test("webgpu: a short seeded training run gives the cpu backend's losses and sample, and leaves no tensor behind", async (t) => {
     await use("cpu");
     const cpu = await shortRun(4, 0);
     await use("webgpu");
@@ -166,6 +176,8 @@ if (!ENABLED) {
       assert.ok(Math.abs(gpu.losses[i] - cpu.losses[i]) <= TOLERANCE.losses * cpu.losses[i], `step ${i + 1}: webgpu loss ${gpu.losses[i]}, cpu ${cpu.losses[i]}`);
     }
     assert.ok(cpu.losses[3] < cpu.losses[0], `the loss falls: ${cpu.losses.join(", ")}`);
+    const largest = Math.max(...cpu.losses.map((l, i) => Math.abs(gpu.losses[i] - l) / l));
+    t.diagnostic(`losses on cpu ${cpu.losses.map((l) => l.toFixed(5)).join(", ")}; largest relative difference on webgpu ${largest.toExponential(2)}`);
     assert.deepEqual(gpu.sample, cpu.sample);
   });
 
