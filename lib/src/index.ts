@@ -5,7 +5,7 @@
  */
 
 // The engine and a seeded random source.
-export { initBackend, type BackendInfo, type BackendName } from "./engine/backend";
+export { initBackend, type BackendInfo, type BackendName, type BackendOptions, type Workload } from "./engine/backend";
 export { Rng } from "./random";
 
 // Lesson 1: the data.
