@@ -51,7 +51,7 @@ export { liveProgress, type LiveProgressOptions } from "./progress/notebook";
 export { terminalProgress } from "./progress/terminal";
 export { type TrainStatus, type TrainProgress } from "./progress/status";
 export { isFastMode, lessonSettings, type TrainingBudget } from "./notebook/fast-mode";
-export { plotHtml, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
+export { plotHtml, plotBundle, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
 export { tableHtml, showTable, type Tabular } from "./notebook/table";
 export { heatmapFigure, attentionFigure, visibleChar, type HeatmapPanel, type HeatmapOptions, type AttentionPanel } from "./notebook/heatmap";
 
