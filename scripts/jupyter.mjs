@@ -22,6 +22,43 @@ function run(cmd, args, options) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+/**
+ * Jupyter, in a process group of its own: Ctrl-C here stops it at once (SIGTERM: no "Shut down this server (y/[n])?"
+ * question on stdin). Its log goes through, and the line with the URL and token is repeated once it is known.
+ */
+function startServer(cmd, args, options) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "inherit", "pipe"], detached: true, ...options });
+  let shown = false;
+  child.stderr.on("data", (chunk) => {
+    process.stderr.write(chunk);
+    const url = !shown && String(chunk).match(/https?:\/\/(?:127\.0\.0\.1|localhost)\S*[?&]token=\w+/);
+    if (url) {
+      shown = true;
+      console.log(`\nThe lessons: ${url[0]}\n`);
+    }
+  });
+  let stopping = false;
+  const stop = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the Jupyter server (PID ${child.pid})…`);
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 10_000).unref();
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
+  child.on("exit", (code, signal) => process.exit(stopping ? 0 : code ?? (signal ? 1 : 0)));
+}
+
 if (!existsSync(join(root, "node_modules", "tslab"))) {
   console.error("tslab is not installed: run `npm install` in the project folder first.");
   process.exit(1);
@@ -33,16 +70,26 @@ if (command === "start") {
   if (!lab && !classic) {
     console.error(
       "Neither JupyterLab nor the classic Jupyter Notebook is installed.\n" +
-        "Install one, then run `npm start` again:\n" +
-        "  pip install jupyterlab                    (any system with pip)\n" +
-        "  sudo apt install jupyter-notebook         (Debian / Ubuntu: the classic Notebook)\n" +
+        "Install the project's pinned tools, then run `npm start` again:\n" +
+        "  python3 -m venv .venv && .venv/bin/pip install -r requirements.txt   (npm start uses .venv/ by itself)\n" +
+        "  sudo apt install jupyter-notebook         (Debian / Ubuntu without pip: the classic Notebook)\n" +
         "Set PYTHON=/path/to/python if Jupyter lives in a Python that is not first on PATH.",
     );
     process.exit(1);
   }
   const [python, app] = lab ? [lab, "jupyterlab"] : [classic, "notebook"];
-  console.log(`Opening the lessons in ${lab ? "JupyterLab" : "the classic Jupyter Notebook"} (kernel: TypeScript (tslab)).`);
-  run(python, ["-m", app, ...rest], { cwd: join(root, "notebooks"), env: jupyterEnv() });
+  const args = [...rest];
+  // Jupyter refuses to run as root ("Running as root is not recommended. Use --allow-root to bypass."): containers
+  // often are root, so say it once and start anyway.
+  if (process.getuid?.() === 0 && !args.includes("--allow-root")) {
+    console.warn("warning: running as root (as in many containers): starting Jupyter with --allow-root.");
+    args.push("--allow-root");
+  }
+  // Open the first lesson (the classic Notebook has no such path: it opens the list of lessons).
+  const first = "01-data.ipynb";
+  if (lab && existsSync(join(root, "notebooks", first)) && !args.some((a) => !a.startsWith("-"))) args.push(first);
+  console.log(`Opening the lessons in ${lab ? "JupyterLab" : "the classic Jupyter Notebook"} (kernel: TypeScript (tslab)). Ctrl-C stops the server.`);
+  startServer(python, ["-m", app, ...args], { cwd: join(root, "notebooks"), env: jupyterEnv() });
 } else if (command === "test" || command === "interrupt") {
   const python = findPython(["nbclient", "nbformat", "jupyter_client"]);
   if (!python) {

@@ -42,3 +42,12 @@ test("space and newline are visible as tick labels; mismatched labels are an err
   assert.deepEqual([..." \na"].map(visibleChar), ["␣", "\\n", "a"]);
   assert.throws(() => heatmapFigure([{ z: lowerTriangle(2), xLabels: ["a"] }]), /2×2 values but 2 row and 1 column labels/);
 });
+
+test("a heatmap leaves room for its axis titles and panel titles (showPlot's default margins clip them)", () => {
+  const fig = heatmapFigure([{ z: lowerTriangle(3), title: "wei" }], { title: "T", xTitle: "from position s", yTitle: "token t" });
+  const margin = fig.layout!.margin as { l: number; b: number; t: number };
+  assert.ok(margin.l >= 90 && margin.b >= 80, `margins ${JSON.stringify(margin)}`);
+  assert.ok(margin.t >= 90, "the figure's title and the panel titles both fit above the panels");
+  assert.equal((fig.layout!.xaxis as Record<string, unknown>).automargin, true);
+  assert.equal((fig.layout!.yaxis as Record<string, unknown>).automargin, true);
+});

@@ -9,77 +9,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import {
-  AdamW, BigramLanguageModel, Block, CausalSelfAttention, FeedForward, GPTLanguageModel, Head, LanguageModel, LayerNorm,
-  Module, MultiHeadAttention, MultiHeadLanguageModel, Rng, SingleHeadLanguageModel,
-} from "@build-gpt/lib";
+import { AdamW, GPTLanguageModel, LanguageModel, Module, Rng } from "@build-gpt/lib";
 import { backend } from "./helpers";
+import { build, gptConfig, manifest, stateDict, tensor, values, type Case, type Named, type Ref } from "./parity-fixtures";
 
 const TOLERANCE = { logits: 1e-5, loss: 1e-5, grads: 1e-4, adamw: 1e-6 };
-
-interface Ref { offset: number; shape: number[] }
-interface Named { name: string; shape: number[] }
-interface Case {
-  name: string;
-  kind: "model" | "module";
-  module: string;
-  config: Record<string, any>;
-  parameters: Named[];
-  num_parameters: number;
-  params: Record<string, Ref>;
-  grads: Record<string, Ref>;
-  // models
-  idx?: number[][];
-  targets?: number[][];
-  logits?: Ref;
-  loss?: Ref;
-  adamw?: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
-  after_adamw?: Record<string, Ref>;
-  // modules on their own: y = module(x), objective = sum(y * probe)
-  x?: Ref;
-  probe?: Ref;
-  y?: Ref;
-  objective?: Ref;
-  grad_x?: Ref;
-}
-interface FullSize { name: string; config: Record<string, any>; parameters: Named[]; num_parameters: number; state_dict_buffers: string[] }
-
-const fixtures = path.resolve(__dirname, "..", "..", "test", "fixtures");
-const manifest = JSON.parse(readFileSync(path.join(fixtures, "parity.json"), "utf8")) as { cases: Case[]; full_size: FullSize[] };
-const bytes = readFileSync(path.join(fixtures, "parity.bin"));
-const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-const values = (ref: Ref) => floats.subarray(ref.offset, ref.offset + size(ref.shape));
-const tensor = (ref: Ref) => tf.tensor(values(ref), ref.shape);
-const stateDict = (refs: Record<string, Ref>) => Object.fromEntries(Object.entries(refs).map(([n, r]) => [n, tensor(r)]));
-
-/** The library's module for a case, built from the PyTorch constructor's arguments. */
-function build(c: Case): Module {
-  const k = c.config;
-  switch (c.module) {
-    case "LayerNorm": return new LayerNorm(k.normalized_shape);
-    case "Head": return new Head(k.n_embd, k.head_size);
-    case "MultiHeadAttention": return new MultiHeadAttention(k.n_embd, k.num_heads, k.head_size);
-    case "FeedForward": return new FeedForward(k.n_embd);
-    case "Block": return new Block(k.n_embd, k.n_head, { attention: k.attention ?? "heads" });
-    case "CausalSelfAttention": return new CausalSelfAttention(k.n_embd, k.n_head);
-    case "BigramLanguageModel": return new BigramLanguageModel(k.vocab_size, new Rng(1));
-    case "SingleHeadLanguageModel": return new SingleHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd }, new Rng(1));
-    case "MultiHeadLanguageModel":
-      return new MultiHeadLanguageModel({ vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd, nHead: k.n_head, feedForward: true }, new Rng(1));
-    case "GPTLanguageModel": return new GPTLanguageModel(gptConfig(k), new Rng(1));
-    default: throw new Error(`no library module for the fixture's ${c.module}`);
-  }
-}
-
-const gptConfig = (k: Record<string, any>) => ({
-  vocabSize: k.vocab_size, blockSize: k.block_size, nEmbd: k.n_embd, nHead: k.n_head, nLayer: k.n_layer,
-  dropout: k.dropout ?? 0, attention: k.attention ?? "heads", init: k.init ?? "gpt",
-});
 
 /** Fails with every difference between the library's parameter names and shapes and PyTorch's named_parameters(). */
 function assertSameParameters(model: Module, expected: Named[], what: string): void {

@@ -5,7 +5,7 @@
  */
 
 // The engine and a seeded random source.
-export { initBackend, type BackendInfo, type BackendName } from "./engine/backend";
+export { initBackend, type BackendInfo, type BackendName, type BackendOptions, type Workload } from "./engine/backend";
 export { Rng } from "./random";
 
 // Lesson 1: the data.
@@ -40,6 +40,7 @@ export { LayerNorm } from "./nn/layer-norm";
 export { Block, type BlockOptions } from "./nn/block";
 export { MultiHeadLanguageModel, type MultiHeadConfig } from "./models/gpt";
 export { LADDER, type LadderStep } from "./ladder";
+export { CONFIGS, configNamed, buildModel, gptConfigOf, withOverrides, type ModelConfiguration, type ConfigSettings, type ModelKind } from "./configs";
 
 // Lesson 6: scaling up.
 export { GPTLanguageModel, validateConfig, type GPTConfig } from "./models/gpt";
@@ -50,7 +51,7 @@ export { liveProgress, type LiveProgressOptions } from "./progress/notebook";
 export { terminalProgress } from "./progress/terminal";
 export { type TrainStatus, type TrainProgress } from "./progress/status";
 export { isFastMode, lessonSettings, type TrainingBudget } from "./notebook/fast-mode";
-export { plotHtml, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
+export { plotHtml, plotBundle, showPlot, lossCurvesFigure, type Figure, type LossSeries } from "./notebook/plot";
 export { tableHtml, showTable, type Tabular } from "./notebook/table";
 export { heatmapFigure, attentionFigure, visibleChar, type HeatmapPanel, type HeatmapOptions, type AttentionPanel } from "./notebook/heatmap";
 

@@ -12,3 +12,4 @@ export { TerminalBar, barText, isCI, type TerminalBarOptions, type TerminalStrea
 export { FAST_MODE_VAR } from "./notebook/fast-mode";
 export { inNotebook } from "./notebook/display";
 export { envFlag, envPositiveInt } from "./env";
+export { DROPOUT_KERNEL, dropoutMask, gpuDropout, vulkanProblem } from "./engine/webgpu";

@@ -10,6 +10,18 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** The generator's whole state (one 32-bit integer): save it, and setState() resumes the same sequence. */
+  getState(): number {
+    return this.state;
+  }
+
+  /** Restores a state from getState(): the numbers that follow are those that followed then. */
+  setState(state: number): this {
+    if (!(Number.isInteger(state) && state >= 0 && state < 2 ** 32)) throw new Error(`Rng.setState takes a state from getState() (an integer in [0, 2^32)), got ${state}.`);
+    this.state = state;
+    return this;
+  }
+
   /** A float in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -21,6 +21,8 @@ import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
 import { trainStep } from "../train/trainer";
 import { TerminalBar } from "../progress/terminal";
+import { configNamed, gptConfigOf } from "../configs";
+import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
 
 export interface BenchModel {
   name: string;
@@ -31,15 +33,33 @@ export interface BenchModel {
   steps?: number;
 }
 
+/** A registry configuration as the benchmark times it (batched attention). */
+function benchModel(name: string, configName: string, extra: Partial<BenchModel> = {}): BenchModel {
+  const c = configNamed(configName);
+  const { vocabSize: _, ...config } = gptConfigOf({ ...c, attention: "batched" }, 1);
+  return { name, config, batchSize: c.batchSize, learningRate: c.learningRate, ...extra };
+}
+
 export const BENCH_MODELS: BenchModel[] = [
-  { name: "A", config: { nEmbd: 64, nHead: 4, nLayer: 4, blockSize: 32 }, batchSize: 16, learningRate: 1e-3 },
-  { name: "B", config: { nEmbd: 128, nHead: 4, nLayer: 4, blockSize: 64 }, batchSize: 12, learningRate: 1e-3 },
+  benchModel("A", "notebook-final"),
+  benchModel("B", "nanogpt-cpu"),
   // gpt.py trains on batches of 64; on the wasm backend a batch that large runs out of WebAssembly memory (abort at 16),
   // so it is timed at batch 8 and the 5000-step projection scales to 64.
-  { name: "gpt.py", config: { nEmbd: 384, nHead: 6, nLayer: 6, blockSize: 256, dropout: 0.2 }, batchSize: 8, learningRate: 3e-4, steps: 3 },
+  benchModel("gpt.py", "gpt-py", { batchSize: 8, steps: 3 }),
 ];
 /** gpt.py's own batch size, for the projection. */
-const GPT_PY_BATCH = 64;
+const GPT_PY_BATCH = configNamed("gpt-py").batchSize;
+
+export const BENCH_COMMAND: CommandSpec = {
+  name: "bench",
+  summary: "Times training steps and generation of the course's models (ours, and PyTorch's when installed), and checks for leaks.",
+  options: {
+    steps: { type: "positive", help: "training steps timed per model, after the warm-up (default 20; gpt.py's model: 3)" },
+    warmup: { type: "count", help: "warm-up training steps, not timed (default 3)" },
+    "leak-steps": { type: "positive", help: "training steps of the leak check (default 1000; at least 10)" },
+    "no-torch": { type: "boolean", help: "skip the PyTorch comparison" },
+  },
+};
 
 interface Timing {
   name: string;
@@ -49,11 +69,6 @@ interface Timing {
   maxMs: number;
   tokensPerSec: number;
   peakRssMB: number;
-}
-
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -145,10 +160,12 @@ function runTorch(models: BenchModel[], steps: number, warmup: number): TorchRes
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 async function main() {
-  const argv = process.argv.slice(2);
-  const steps = option(argv, "--steps", 20);
-  const warmup = option(argv, "--warmup", 3);
-  const leakSteps = option(argv, "--leak-steps", 1000);
+  const args = parseCommand(process.argv.slice(2), BENCH_COMMAND);
+  if (args.help) return console.log(helpText(BENCH_COMMAND));
+  const steps = (args.values.steps as number | undefined) ?? 20;
+  const warmup = (args.values.warmup as number | undefined) ?? 3;
+  const leakSteps = (args.values["leak-steps"] as number | undefined) ?? 1000;
+  if (leakSteps < 10) throw new UsageError(`--leak-steps must be at least 10 (the check compares the tensor count after step 10 with the last), got ${leakSteps}.`);
   const backend = await initBackend();
   console.log(backend.description);
   const text = await loadTinyShakespeare();
@@ -167,7 +184,7 @@ async function main() {
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
   const before = native ? await withNativeKernels(false, timeAll) : undefined;
   const charsPerSec = await timeGeneration(vocab, 500);
-  const torch = argv.includes("--no-torch") ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
+  const torch = args.values["no-torch"] ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
   console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
@@ -203,7 +220,4 @@ async function main() {
     `(${leak.tensorsAt10 === leak.tensorsAtEnd ? "no leak" : "LEAK"})`);
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exit(1);
-});
+if (require.main === module) runMain(main);

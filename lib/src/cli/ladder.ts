@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run ladder [-- --steps bigram,one-head,...]
+ * npm run ladder [-- --configs bigram,one-head,... --steps N]
  * Trains every step of the lecture's ladder at full settings (GPT_FAST=1 shrinks them) and prints one row per step:
  * step, parameters, train and val loss, the lecture's val loss, the difference and the wall time.
  */
@@ -15,14 +15,23 @@ import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
 import { train } from "../train/trainer";
 import { terminalProgress } from "../progress/terminal";
+import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
 
-function parseSteps(argv: string[]): string[] {
-  const i = argv.indexOf("--steps");
-  if (i < 0) return LADDER.map((s) => s.id);
-  const ids = (argv[i + 1] ?? "").split(",").filter(Boolean);
+export const LADDER_COMMAND: CommandSpec = {
+  name: "ladder",
+  summary: "Trains each rung of the lecture's ladder and prints its train and val loss beside the lecture's.",
+  options: {
+    configs: { type: "string", arg: "A,B,...", help: `the rungs to train (default all): ${LADDER.map((s) => s.id).join(", ")}` },
+    steps: { type: "positive", help: "training steps per rung (default: each rung's maxIters; fast mode shrinks it)" },
+  },
+};
+
+function chosenRungs(list: string | undefined): string[] {
+  if (list === undefined) return LADDER.map((s) => s.id);
+  const ids = list.split(",").filter(Boolean);
   const unknown = ids.filter((id) => !LADDER.some((s) => s.id === id));
   if (unknown.length || !ids.length) {
-    throw new Error(`Unknown step(s): ${unknown.join(", ") || "(none given)"}. Steps: ${LADDER.map((s) => s.id).join(", ")}.`);
+    throw new UsageError(`Unknown rung(s) for --configs: ${unknown.join(", ") || "(none given)"}. The rungs: ${LADDER.map((s) => s.id).join(", ")}.`);
   }
   return ids;
 }
@@ -30,7 +39,10 @@ function parseSteps(argv: string[]): string[] {
 const row = (cells: (string | number)[], widths: number[]) => cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ");
 
 async function main() {
-  const steps = parseSteps(process.argv.slice(2));
+  const args = parseCommand(process.argv.slice(2), LADDER_COMMAND);
+  if (args.help) return console.log(helpText(LADDER_COMMAND));
+  const steps = chosenRungs(args.values.configs as string | undefined);
+  const maxIters = args.values.steps as number | undefined;
   const backend = await initBackend();
   console.log(backend.description);
   const text = await loadTinyShakespeare();
@@ -40,7 +52,7 @@ async function main() {
   console.log(row(["step", "params", "train", "val", "lecture", "diff", "seconds"], widths));
   console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
   for (const step of LADDER.filter((s) => steps.includes(s.id))) {
-    const settings = lessonSettings(step);
+    const settings = lessonSettings(maxIters === undefined ? step : { ...step, maxIters, evalInterval: Math.min(step.evalInterval, maxIters) });
     const rng = new Rng(1337);
     const model = step.build(tokenizer.vocabSize, rng);
     const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
@@ -56,7 +68,4 @@ async function main() {
   console.log(`tensors left: ${tf.memory().numTensors}`);
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) runMain(main);

@@ -6,3 +6,6 @@ export { todo, report, verdict, verdictAsync, verdictText, verdictHtml, sameValu
 export * as lesson1 from "./lesson1";
 export * as lesson2 from "./lesson2";
 export * as lesson3 from "./lesson3";
+export * as lesson4 from "./lesson4";
+export * as lesson5 from "./lesson5";
+export * as lesson6 from "./lesson6";

@@ -3,10 +3,15 @@
  *
  * Format (little-endian): the 8 bytes "GPTCKPT1", a uint32 header length, the header as UTF-8 JSON
  * ({ format, model, config, vocabulary, parameters: [{ name, shape }], meta }), zero padding to a multiple of 4 bytes,
- * then every parameter's float32 values in header order. Parameter names are PyTorch state_dict names.
- * A checkpoint is written to a temporary file and renamed into place: it is there whole or not at all.
+ * then every parameter's float32 values in header order. Parameter names are PyTorch state_dict names. The header's
+ * `sha256` is the checksum of the values: a weight damaged or overwritten later is refused on load.
+ * A checkpoint is written to a temporary file (`PATH.PID.tmp`) and renamed into place: it is there whole or not at all.
+ * A save that was killed leaves its temporary file behind; the next save to the same path removes it.
+ * For a checkpoint that PyTorch reads (safetensors), see ./model-dir (npm run train -- --out DIR).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CharTokenizer } from "../data/tokenizer";
 import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
@@ -22,6 +27,8 @@ interface Header {
   vocabulary: string[];
   parameters: { name: string; shape: number[] }[];
   meta: Record<string, unknown>;
+  /** sha256 of the values (absent in checkpoints written before it was added). */
+  sha256?: string;
 }
 
 export interface Checkpoint {
@@ -32,11 +39,18 @@ export interface Checkpoint {
 }
 
 /** Saves `model` (its configuration and weights) and the tokenizer's vocabulary to `path`, atomically. */
-export function saveCheckpoint(path: string, model: GPTLanguageModel, tokenizer: CharTokenizer, meta: Record<string, unknown> = {}): void {
+export function saveCheckpoint(file: string, model: GPTLanguageModel, tokenizer: CharTokenizer, meta: Record<string, unknown> = {}): void {
+  if (!(model instanceof GPTLanguageModel)) {
+    const kind = (model as object | undefined)?.constructor?.name ?? typeof model;
+    throw new Error(`saveCheckpoint saves a GPTLanguageModel; got ${kind}, which the checkpoint format cannot hold (it rebuilds the model from a GPTConfig). Nothing was written to ${file}.`);
+  }
   if (tokenizer.vocabSize !== model.vocabSize) {
     throw new Error(`The tokenizer has ${tokenizer.vocabSize} characters but the model's vocabSize is ${model.vocabSize}: save the tokenizer the model was trained with.`);
   }
   const named = model.namedParameters();
+  const values = named.map(([, v]) => v.dataSync() as Float32Array);
+  const hash = createHash("sha256");
+  for (const x of values) hash.update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
   const header: Header = {
     format: FORMAT,
     model: "GPTLanguageModel",
@@ -44,6 +58,7 @@ export function saveCheckpoint(path: string, model: GPTLanguageModel, tokenizer:
     vocabulary: [...tokenizer.chars],
     parameters: named.map(([name, v]) => ({ name, shape: v.shape })),
     meta,
+    sha256: hash.digest("hex"),
   };
   const json = Buffer.from(JSON.stringify(header), "utf8");
   const lead = 8 + 4 + json.length;
@@ -52,21 +67,60 @@ export function saveCheckpoint(path: string, model: GPTLanguageModel, tokenizer:
   prefix.writeUInt32LE(json.length, 8);
   json.copy(prefix, 12);
 
-  const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporary, "w");
+  removeOrphans(file);
+  const temporary = `${file}.${process.pid}.tmp`;
+  let fd: number | undefined;
   try {
+    if (existsSync(file) && statSync(file).isDirectory()) throw Object.assign(new Error("a directory"), { code: "EISDIR" });
+    fd = openSync(temporary, "w");
     writeSync(fd, prefix);
-    for (const [, v] of named) {
-      const values = v.dataSync() as Float32Array;
-      writeSync(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    }
+    for (const x of values) writeSync(fd, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
     fsyncSync(fd);
     closeSync(fd);
-    renameSync(temporary, path);
+    fd = undefined;
+    renameSync(temporary, file);
   } catch (err) {
-    try { closeSync(fd); } catch { /* already closed */ }
+    if (fd !== undefined) try { closeSync(fd); } catch { /* already closed */ }
     rmSync(temporary, { force: true });
-    throw err;
+    throw new Error(`Could not save the checkpoint to ${file} (${reason(err)}); a checkpoint already there is unchanged.`);
+  }
+}
+
+/** A file-system error in words, without the temporary file's name. */
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case "ENOSPC": return "the disk is full";
+    case "EACCES": case "EPERM": case "EROFS": return "its folder cannot be written";
+    case "ENOENT": return "its folder does not exist";
+    case "EISDIR": return "it is a directory";
+    default: return e.code ?? e.message;
+  }
+}
+
+/** Temporary files of earlier saves to `file` that were killed (`file.PID.tmp` of a process that is gone). */
+function removeOrphans(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // the save itself reports the folder
+  }
+  for (const entry of entries) {
+    const m = /^(.*)\.(\d+)\.tmp$/.exec(entry);
+    if (!m || m[1] !== base || Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+    rmSync(path.join(dir, entry), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -76,7 +130,12 @@ function readHeader(bytes: Buffer, path: string): { header: Header; dataStart: n
   }
   const length = bytes.readUInt32LE(8);
   if (12 + length > bytes.length) throw new Error(`${path} is truncated: its header runs past the end of the file.`);
-  const header = JSON.parse(bytes.toString("utf8", 12, 12 + length)) as Header;
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString("utf8", 12, 12 + length)) as Header;
+  } catch (err) {
+    throw new Error(`${path} is damaged: its header is not valid JSON (${(err as Error).message}). Save the checkpoint again.`);
+  }
   if (header.format !== FORMAT || header.model !== "GPTLanguageModel") {
     throw new Error(`${path} holds a ${header.model} checkpoint of format ${header.format}; this library reads GPTLanguageModel format ${FORMAT}.`);
   }
@@ -95,6 +154,8 @@ export interface LoadCheckpointOptions {
 
 /** Loads a checkpoint: a new GPTLanguageModel with the saved weights (in evaluation mode), its tokenizer, its meta. */
 export function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Checkpoint {
+  if (!existsSync(path)) throw new Error(`${path} does not exist: save a checkpoint there first (saveCheckpoint), or fix the path.`);
+  if (statSync(path).isDirectory()) throw new Error(`${path} is a directory; loadCheckpoint reads a file written by saveCheckpoint (a model directory of npm run train loads with loadModelDir).`);
   const bytes = readFileSync(path);
   const { header, dataStart } = readHeader(bytes, path);
   for (const [key, want] of Object.entries(options.config ?? {})) {
@@ -110,6 +171,12 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}
   if (bytes.length !== dataStart + expectedBytes) {
     throw new Error(`${path} is damaged: it should hold ${dataStart + expectedBytes} bytes, it holds ${bytes.length}.`);
   }
+  if (header.sha256 !== undefined && createHash("sha256").update(bytes.subarray(dataStart)).digest("hex") !== header.sha256) {
+    throw new Error(`${path} is damaged: its weights' sha256 differs from the one saved with them (a weight was changed or overwritten after saving). Save it again, or restore a copy.`);
+  }
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + bytes.length));
+  const bad = data.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new Error(`${path} holds a weight that is not finite (${data[bad]}, value ${bad} of ${data.length}): the model it was saved from had diverged, or the file was damaged.`);
   const model = new GPTLanguageModel(header.config, options.rng ?? new Rng(1337)); // the rng seeds dropout, should it train on
   const params = new Map(model.namedParameters());
   if (params.size !== header.parameters.length) {

@@ -66,13 +66,7 @@ export async function nextTokenProbs(model: LanguageModel, context: number[], te
 
 /** Samples one token after `tokens` with the model in evaluation mode (no dropout), its mode restored after. */
 async function sampleNext(model: LanguageModel, tokens: number[], rng: Rng, temperature: number, topK: number | undefined): Promise<number> {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return rng.sample(await nextTokenProbs(model, tokens, temperature, topK));
-  } finally {
-    model.train(wasTraining);
-  }
+  return model.inEvalMode(async () => rng.sample(await nextTokenProbs(model, tokens, temperature, topK)));
 }
 
 /** The sampled tokens one by one: the loop generate() and streamTokens() share. Checks its arguments first. */

@@ -1,5 +1,6 @@
 /** The layers the lecture takes from torch.nn. Their values are drawn by Module.initWeights, as PyTorch draws them. */
 import * as tf from "@tensorflow/tfjs";
+import { gpuDropout } from "../engine/webgpu";
 import { Rng } from "../random";
 import { checkSizes, Module, type InitOptions } from "./module";
 
@@ -91,6 +92,9 @@ export class Dropout extends Module {
   forward<T extends tf.Tensor>(x: T): T {
     if (!this.training || this.p === 0) return x;
     if (!this.rng) throw new Error(`Dropout(${this.p}) in training mode has no random stream yet: call initWeights(rng) on it or on the model that holds it.`);
-    return tf.dropout(x, this.p, undefined, this.rng.seed()) as T;
+    const seed = this.rng.seed();
+    // On the GPU the mask is drawn in the shader (tf.dropout would fill it in JavaScript and upload it).
+    if (tf.getBackend() === "webgpu") return gpuDropout(x, this.p, seed);
+    return tf.dropout(x, this.p, undefined, seed) as T;
   }
 }

@@ -56,7 +56,10 @@ export function heatmapFigure(panels: HeatmapPanel[], options: HeatmapOptions = 
   const gap = 0.08;
   const width = (1 - gap * (panels.length - 1)) / panels.length;
   const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = { annotations: [] as unknown[] };
+  // Room for the tick labels and the axis titles beside them (showPlot's default margins clip them in the classic
+  // Notebook), and above the panels for their titles under the figure's title. automargin grows these if needed.
+  const margin = { l: yTitle ? 90 : 60, b: xTitle ? 80 : 50, t: (title ? 60 : 20) + (panels.some((p) => p.title) ? 30 : 0), r: 30 };
+  const layout: Record<string, unknown> = { annotations: [] as unknown[], margin };
   if (title) layout.title = { text: title };
   panels.forEach((panel, i) => {
     const rows = panel.z.length;
@@ -90,6 +93,7 @@ export function heatmapFigure(panels: HeatmapPanel[], options: HeatmapOptions = 
       tickvals: range(cols),
       ticktext: xLabels,
       tickangle: 0,
+      automargin: true,
       showgrid: false,
       zeroline: false,
       constrain: "domain", // square cells shrink the panel, keeping the tick labels beside the cells
@@ -98,6 +102,7 @@ export function heatmapFigure(panels: HeatmapPanel[], options: HeatmapOptions = 
     layout[`yaxis${suffix}`] = {
       anchor: `x${suffix}`,
       autorange: "reversed",
+      automargin: true,
       showgrid: false,
       zeroline: false,
       constrain: "domain",

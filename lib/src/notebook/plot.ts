@@ -1,11 +1,19 @@
 /**
- * Plotly figures as notebook output that needs no network: plotly.js is read from node_modules and inlined into the
- * first figure a kernel shows; later figures reuse it. The output is plain text/html with a <script>, which JupyterLab,
- * the classic Notebook, VS Code and `jupyter nbconvert --to html` all render.
+ * Plotly figures as notebook output that needs no network. Each figure is one MIME bundle of two forms:
+ * - `application/vnd.plotly.v1+json` (the figure as JSON), which JupyterLab and Notebook 7 draw with their own plotly
+ *   renderer (the `plotly` Python package brings it; requirements.txt and binder/ install it). Every figure is drawn on
+ *   its own, so it holds when JupyterLab detaches cells out of view (windowing), after a reload, and when a saved
+ *   notebook is reopened.
+ * - `text/html` with a <script>, for front ends without that renderer (the classic Notebook 6, VS Code, `jupyter
+ *   nbconvert --to html`): plotly.js is read from node_modules and inlined into the first figure a kernel shows; later
+ *   figures reuse it from the page.
  */
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { tslabDisplay } from "./display";
+import { bundleDisplay, tslabDisplay, type MimeBundle } from "./display";
+
+/** The MIME type of JupyterLab's plotly renderer (the `plotly` Python package's labextension). */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** A plotly figure: traces, layout, config, as in plotly.js's Plotly.newPlot(div, data, layout, config). */
 export interface Figure {
@@ -23,8 +31,11 @@ function plotlyScript(): string {
   return `<script type="text/javascript">${plotlySource}</script>`;
 }
 
+/** JSON with typed arrays (a tensor's data) written as arrays, as plotly reads them. */
+const plainJson = (value: unknown) => JSON.stringify(value ?? {}, (_key, v) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v));
+
 /** Serialises for a <script> body: JSON that cannot close the script tag. */
-const scriptJson = (value: unknown) => JSON.stringify(value ?? {}).replace(/</g, "\\u003c");
+const scriptJson = (value: unknown) => plainJson(value).replace(/</g, "\\u003c");
 
 /**
  * The HTML for one figure. `includePlotly`: inline plotly.js (about 10 MB) in this output; needed once per page.
@@ -39,15 +50,33 @@ export function plotHtml(figure: Figure, { includePlotly = true, height = 420 }:
     `<div id="${id}" class="gpt-plot" style="width:100%;min-height:${height}px"></div>` +
     `<script type="text/javascript">(function () {
   var el = document.getElementById(${JSON.stringify(id)});
-  if (!window.Plotly) { el.textContent = "plotly.js is not loaded on this page: run the notebook again from the top (Kernel > Restart & Run All)."; return; }
+  if (!window.Plotly) { el.textContent = "plotly.js is not loaded on this page: run the notebook again from the top (Kernel > Restart & Run All), or install the plotly package where Jupyter runs (pip install plotly) for JupyterLab's own renderer."; return; }
   window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(layout)}, ${scriptJson(config)});
 })();</script>`
   );
 }
 
-/** Shows a figure in the notebook (tslab). The first figure of a kernel carries plotly.js. */
+/**
+ * One figure as a MIME bundle: plotly's JSON (for JupyterLab's renderer), the HTML fallback, and a line of text.
+ * `includePlotly` as for plotHtml.
+ */
+export function plotBundle(figure: Figure, { includePlotly = true, height = 420 }: { includePlotly?: boolean; height?: number } = {}): MimeBundle {
+  const layout = { height, margin: { t: 50, r: 20, b: 50, l: 60 }, ...figure.layout };
+  const config = { displaylogo: false, ...figure.config };
+  const title = (layout as { title?: { text?: string } | string }).title;
+  const name = typeof title === "string" ? title : title?.text;
+  // JSON round trip: what the message will carry (typed arrays would otherwise become objects of indices)
+  const json = JSON.parse(plainJson({ data: figure.data, layout, config }));
+  return {
+    [PLOTLY_MIME]: json,
+    "text/html": plotHtml(figure, { includePlotly, height }),
+    "text/plain": `<plotly figure${name ? `: ${name}` : ""}>`,
+  };
+}
+
+/** Shows a figure in the notebook (tslab). The HTML form of a kernel's first figure carries plotly.js. */
 export function showPlot(figure: Figure, options: { height?: number } = {}): void {
-  tslabDisplay().html(plotHtml(figure, { ...options, includePlotly: !plotlySent }));
+  bundleDisplay()(plotBundle(figure, { ...options, includePlotly: !plotlySent }));
   plotlySent = true;
 }
 

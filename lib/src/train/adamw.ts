@@ -89,6 +89,32 @@ export class AdamW {
     this.t = t;
   }
 
+  /** The optimizer's state: the step count and each parameter's moments, in `params` order (live variables, not copies). */
+  state(): { t: number; m: tf.Variable[]; v: tf.Variable[] } {
+    return { t: this.t, m: this.params.map((p) => this.m.get(p)!), v: this.params.map((p) => this.v.get(p)!) };
+  }
+
+  /** Restores a state saved from state(): the step count and the moments, in `params` order, each of its parameter's shape. */
+  loadState(state: { t: number; m: ArrayLike<number>[]; v: ArrayLike<number>[] }): void {
+    const { t, m, v } = state;
+    if (!(Number.isInteger(t) && t >= 0)) throw new Error(`AdamW.loadState: t must be the number of steps taken (an integer >= 0), got ${t}.`);
+    if (m.length !== this.params.length || v.length !== this.params.length) {
+      throw new Error(`AdamW.loadState: the state holds moments of ${m.length} parameters, this optimizer has ${this.params.length}.`);
+    }
+    this.params.forEach((p, i) => {
+      for (const [name, values] of [["m", m[i]], ["v", v[i]]] as const) {
+        if (values.length !== p.size) throw new Error(`AdamW.loadState: moment ${name} of parameter ${i} has ${values.length} values, the parameter ${p.size}.`);
+      }
+    });
+    this.params.forEach((p, i) => {
+      tf.tidy(() => {
+        this.m.get(p)!.assign(tf.tensor(Float32Array.from(m[i]), p.shape));
+        this.v.get(p)!.assign(tf.tensor(Float32Array.from(v[i]), p.shape));
+      });
+    });
+    this.t = t;
+  }
+
   /** Frees the moment buffers. */
   dispose(): void {
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();

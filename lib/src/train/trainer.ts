@@ -127,9 +127,7 @@ export async function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Te
  * Each split's losses are read once, together.
  */
 async function meanLosses(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng, safePoint?: () => Promise<void>): Promise<{ train: number; val: number }> {
-  const wasTraining = model.training;
-  model.eval();
-  try {
+  return model.inEvalMode(async () => {
     const out = { train: 0, val: 0 };
     for (const name of ["train", "val"] as const) {
       const losses: tf.Scalar[] = [];
@@ -149,9 +147,7 @@ async function meanLosses(model: LanguageModel, split: Split, evalIters: number,
       }
     }
     return out;
-  } finally {
-    model.train(wasTraining);
-  }
+  });
 }
 
 function checkPositiveIntegers(values: Record<string, number>): void {
@@ -184,6 +180,8 @@ export interface TrainOptions extends BatchShape {
   startStep?: number;
   /** The random source for batches; default: a new Rng(1337). */
   rng?: Rng;
+  /** Called after each completed step, before any evaluation at that step (a resumable point: save the random state here). */
+  onStep?: (step: number, loss: number) => void;
   /** Called after each evaluation (print it, plot it). */
   onEval?: (point: EvalPoint, history: EvalPoint[]) => void;
   /** Split each batch into this many parts and accumulate their gradients (less memory, same step). Default 1. */
@@ -305,6 +303,7 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
       }
       stepLosses.push(status.loss);
       status.step = step + 1;
+      options.onStep?.(status.step, status.loss);
       status.stepMs += performance.now() - t0;
       await safePoint();
     }

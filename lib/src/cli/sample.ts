@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * npm run sample -- --out DIR [--start TEXT|FILE:path] [--num-samples N] [--max-new-tokens N] [--temperature T]
+ *                   [--top-k K] [--seed S]
+ * Loads a model directory (npm run train -- --out DIR, or one written by PyTorch) and streams samples to stdout,
+ * character by character, as nanoGPT's sample.py prints them.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import type { CharTokenizer } from "../data/tokenizer";
+import { initBackend } from "../engine/backend";
+import { loadModelDir } from "../io/model-dir";
+import { streamTokens } from "../models/generate";
+import { Rng } from "../random";
+import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
+
+export const SAMPLE_COMMAND: CommandSpec = {
+  name: "sample",
+  summary: "Streams text sampled from a trained model directory to stdout.",
+  options: {
+    out: { type: "string", arg: "DIR", help: "the model directory (npm run train -- --out DIR)" },
+    start: { type: "string", arg: "TEXT", help: "the prompt, or FILE:path to read it from a file (default: a newline)" },
+    "num-samples": { type: "positive", help: "how many samples (default 1)" },
+    "max-new-tokens": { type: "positive", help: "characters per sample (default 500)" },
+    temperature: { type: "number", arg: "T", help: "1 samples the model's distribution, lower is sharper (default 1)" },
+    "top-k": { type: "positive", arg: "K", help: "sample from the K most likely characters only (default: all)" },
+    seed: { type: "count", arg: "S", help: "the random seed (default 1337)" },
+  },
+};
+
+/** The prompt's token ids; characters the vocabulary lacks are an error that names every one of them. */
+export function encodePrompt(tokenizer: CharTokenizer, prompt: string): number[] {
+  const known = new Set(tokenizer.chars);
+  const missing = [...new Set(Array.from(prompt))].filter((c) => !known.has(c));
+  if (missing.length) {
+    const shown = missing.map((c) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`).join(", ");
+    throw new UsageError(`The prompt has ${missing.length} character${missing.length > 1 ? "s" : ""} outside the model's vocabulary of ${tokenizer.vocabSize}: ${shown}. Remove ${missing.length > 1 ? "them" : "it"} from --start, or train on a text that has ${missing.length > 1 ? "them" : "it"}.`);
+  }
+  return tokenizer.encode(prompt);
+}
+
+function promptOf(start: string | undefined, tokenizer: CharTokenizer): string {
+  if (start === undefined) return tokenizer.chars.includes("\n") ? "\n" : tokenizer.chars[0];
+  if (!start.startsWith("FILE:")) return start;
+  const file = start.slice(5);
+  if (!existsSync(file)) throw new UsageError(`--start FILE:${file}: no such file.`);
+  return readFileSync(file, "utf8");
+}
+
+/** Runs the sample command on `argv`, writing the text to `write` (default stdout). */
+export async function runSample(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<void> {
+  const args = parseCommand(argv, SAMPLE_COMMAND);
+  if (args.help) return write(helpText(SAMPLE_COMMAND) + "\n");
+  const out = args.values.out as string | undefined;
+  if (!out) throw new UsageError("Give the model directory to sample from: npm run sample -- --out DIR (train one with npm run train -- --config NAME --out DIR).");
+  await initBackend();
+  const { model, tokenizer } = loadModelDir(out);
+  try {
+    const context = encodePrompt(tokenizer, promptOf(args.values.start as string | undefined, tokenizer));
+    const rng = new Rng((args.values.seed as number | undefined) ?? 1337);
+    const samples = (args.values["num-samples"] as number | undefined) ?? 1;
+    const maxNewTokens = (args.values["max-new-tokens"] as number | undefined) ?? 500;
+    const options = { rng, temperature: (args.values.temperature as number | undefined) ?? 1, topK: args.values["top-k"] as number | undefined };
+    for (let i = 0; i < samples; i++) {
+      if (i > 0) write("\n---------------\n");
+      write(tokenizer.decode(context));
+      for await (const token of streamTokens(model, context, maxNewTokens, options)) write(tokenizer.decode([token]));
+      write("\n");
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+if (require.main === module) runMain(() => runSample(process.argv.slice(2)));

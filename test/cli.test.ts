@@ -1,0 +1,109 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { runTrain } from "@build-gpt/lib/dist/cli/train";
+import { runSample } from "@build-gpt/lib/dist/cli/sample";
+import { minimumTextLength } from "@build-gpt/lib/dist/io/text-file";
+import { backend } from "./helpers";
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), "cli-test-"));
+/** A small text that is not Shakespeare. */
+const TEXT = Array.from({ length: 40 }, (_, i) => `the quick brown fox ${i % 7} jumps over the lazy dog.\n`).join("");
+/** A gpt configuration small enough to train in a second, with dropout so that its random streams matter. */
+const TINY = ["--config", "notebook-final", "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "8",
+  "--batch-size", "4", "--eval-iters", "2", "--dropout", "0.1"];
+const quiet = () => undefined;
+
+function textFile(dir: string, content: string | Buffer = TEXT): string {
+  const file = path.join(dir, "text.txt");
+  writeFileSync(file, content);
+  return file;
+}
+
+test("train --data: trains on a text other than Shakespeare, keeps the best model; sample streams from it", async () => {
+  await backend();
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  const lines: string[] = [];
+  const r = await runTrain([...TINY, "--max-iters", "10", "--eval-interval", "5", "--data", textFile(dir), "--out", out], { log: (l) => lines.push(l) });
+  assert.ok(r && !r.interrupted);
+  r.model.dispose();
+  assert.equal(r.history.length, 3);
+  assert.ok(lines.some((l) => /vocabulary of 36/.test(l)), lines.join("\n"));
+  assert.deepEqual(readdirSync(out).sort(), ["config.json", "model.safetensors", "optimizer.safetensors"]);
+  const config = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8"));
+  assert.equal(config.vocabulary.join(""), [...new Set(TEXT)].sort().join(""));
+  let text = "";
+  const before = tf.memory().numTensors;
+  await runSample(["--out", out, "--start", "the ", "--max-new-tokens", "30", "--seed", "3"], (t) => (text += t));
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(text.startsWith("the ") && text.length === 4 + 30 + 1, JSON.stringify(text));
+  assert.ok([...text].every((c) => config.vocabulary.includes(c)));
+  await assert.rejects(runSample(["--out", out, "--start", "Zebra é"]), /2 characters outside the model's vocabulary of 36: "Z" \(U\+005A\), "é" \(U\+00E9\)/);
+});
+
+test("train --resume after an interruption gives the uninterrupted run's losses, bit for bit", async () => {
+  await backend();
+  const dir = tmp();
+  const data = textFile(dir);
+  const run = [...TINY, "--max-iters", "12", "--eval-interval", "4", "--data", data];
+  const full = await runTrain(run, { log: quiet });
+  full!.model.dispose();
+
+  const out = path.join(dir, "run");
+  const stop = new AbortController();
+  const first = await runTrain([...run, "--out", out], { log: quiet, signal: stop.signal, onStep: (s) => s === 6 && stop.abort() });
+  first!.model.dispose();
+  assert.ok(first!.interrupted);
+  assert.equal(JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training.step, 6);
+  const rest = await runTrain(["--out", out, "--resume"], { log: quiet });
+  rest!.model.dispose();
+  assert.deepEqual([...first!.stepLosses, ...rest!.stepLosses], full!.stepLosses);
+  assert.deepEqual(rest!.history.map((p) => [p.step, p.train, p.val]), full!.history.map((p) => [p.step, p.train, p.val]));
+});
+
+test("train --data: a missing, empty, binary or too short file is a clear error", async () => {
+  const dir = tmp();
+  const train = (file: string) => runTrain([...TINY, "--max-iters", "1", "--data", file], { log: quiet });
+  await assert.rejects(train(path.join(dir, "nope.txt")), /nope.txt: no such file/);
+  await assert.rejects(train(textFile(dir, "")), /is empty/);
+  await assert.rejects(train(textFile(dir, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00]))), /looks binary \(a zero byte at offset 4\)/);
+  await assert.rejects(train(textFile(dir, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]))), /not valid UTF-8/);
+  assert.equal(minimumTextLength(8), 81);
+  await assert.rejects(train(textFile(dir, "x".repeat(80))), /has 80 characters, too short for block size 8: it needs at least 81/);
+  await assert.rejects(train(dir), /is a directory/);
+});
+
+test("train: a model the directory cannot hold is refused before anything is written; bad settings name the key", async () => {
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  await assert.rejects(runTrain(["--config", "bigram", "--out", out], { log: quiet }), /bigram builds a bigram model/);
+  assert.equal(existsSync(out), false);
+  await assert.rejects(runTrain(["--config", "bigram", "--lr", "1"], { log: quiet }), /Unknown option '--lr'.*--learning-rate/);
+  await assert.rejects(runTrain(["--max-iters", "5"], { log: quiet }), /Choose a configuration with --config NAME: bigram, one-head/);
+  await assert.rejects(runTrain(["--config", "nope"], { log: quiet }), /Unknown configuration "nope"/);
+  await assert.rejects(runTrain(["--resume"], { log: quiet }), /--resume continues .* --out DIR/);
+});
+
+test("npm run train: Ctrl-C saves the run and exits with status 130", async () => {
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  const script = path.resolve(__dirname, "..", "..", "lib", "dist", "cli", "train.js");
+  const child = spawn(process.execPath, [script, ...TINY, "--max-iters", "100000", "--eval-interval", "50", "--data", textFile(dir), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let sent = false;
+  child.stdout.on("data", (d) => {
+    stdout += d;
+    if (!sent && /step 50:/.test(stdout)) sent = child.kill("SIGINT"); // once: a second Ctrl-C after the save would kill it
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 130, stdout);
+  assert.match(stdout, /interrupted at step \d+; saved to .*--resume/);
+  const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
+  assert.equal(saved.saved, "interrupted");
+  assert.ok(saved.step >= 50);
+});
