@@ -7,7 +7,7 @@ import { BigramLanguageModel } from "../models/bigram";
 import { nextTokenProbs } from "../models/generate";
 import { crossEntropy } from "../nn/loss";
 import { Rng } from "../random";
-import { tidyFindings } from "./scope";
+import { tidyFindings } from "./tidy";
 import { closeNumber, closeTensor, report, verdict, verdictAsync, type Finding, type Verdict } from "./verdict";
 
 /** The library's loss when every logit is equal: the model gives each of the vocabSize tokens the same probability. */

@@ -7,7 +7,7 @@ import { averagingWeights } from "../nn/averaging";
 import { causalSoftmax } from "../nn/attention";
 import { Embedding } from "../nn/layers";
 import { Rng } from "../random";
-import { tidyFindings } from "./scope";
+import { tidyFindings } from "./tidy";
 import { closeTensor, report, verdict, type Verdict } from "./verdict";
 
 /** Exercise 3.1: the learner's weights(T) (T, T) against the library's averagingWeights(T), for T = 3 and 8. */
