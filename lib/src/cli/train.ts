@@ -106,7 +106,7 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
       throw new UsageError(`--config ${args.values.config} differs from the run saved in ${out} (${saved.configName}); leave --config out to resume it.`);
     }
     const changed = MODEL_KEYS.filter((k) => k in args.overrides && args.overrides[k] !== saved!.settings[k]);
-    if (changed.length) throw new UsageError(`--resume cannot change the model: ${changed.map((k) => `--${kebab(k)}`).join(", ")} differ from the saved run. Train a new run into another --out.`);
+    if (changed.length) throw new UsageError(`--resume cannot change the model: ${changed.map((k) => `--${kebab(k)}`).join(", ")} ${changed.length > 1 ? "differ" : "differs"} from the saved run. Train a new run into another --out.`);
     config = withOverrides({ ...configNamed(saved.configName), ...saved.settings }, args.overrides);
   } else {
     if (args.values.config === undefined) throw new UsageError(`Choose a configuration with --config NAME: ${CONFIGS.map((c) => c.name).join(", ")}.`);
