@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { runTrain } from "@build-gpt/lib/dist/cli/train";
 import { runSample } from "@build-gpt/lib/dist/cli/sample";
 import { minimumTextLength } from "@build-gpt/lib/dist/io/text-file";
+import { CharTokenizer, GPTLanguageModel, Rng, saveCheckpoint } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "cli-test-"));
@@ -106,4 +107,19 @@ test("npm run train: Ctrl-C saves the run and exits with status 130", async () =
   const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
   assert.equal(saved.saved, "interrupted");
   assert.ok(saved.step >= 50);
+});
+
+test("sample --out FILE: a checkpoint saveCheckpoint wrote (lesson 6) samples too; the same seed gives the same text", async () => {
+  await backend();
+  const file = path.join(tmp(), "model.ckpt");
+  const model = new GPTLanguageModel({ vocabSize: 36, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 1 }, new Rng(2));
+  try {
+    saveCheckpoint(file, model, CharTokenizer.fromText(TEXT));
+  } finally {
+    model.dispose();
+  }
+  const texts = ["", ""];
+  for (const i of [0, 1]) await runSample(["--out", file, "--max-new-tokens", "20", "--num-samples", "2", "--seed", "9"], (t) => (texts[i] += t));
+  assert.equal(texts[0], texts[1]);
+  assert.equal(texts[0].split("\n---------------\n").length, 2);
 });
