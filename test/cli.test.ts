@@ -43,6 +43,8 @@ test("train --data: trains on a text other than Shakespeare, keeps the best mode
   await runSample(["--out", out, "--start", "the ", "--max-new-tokens", "30", "--seed", "3"], (t) => (text += t));
   assert.equal(tf.memory().numTensors, before);
   assert.ok(text.startsWith("the ") && text.length === 4 + 30 + 1, JSON.stringify(text));
+  await assert.rejects(runTrain([...TINY, "--data", textFile(dir), "--out", out], { log: quiet }),
+    /run already holds a model \(notebook-final, step 10, best val \d\.\d{4}\): add --resume to continue it, or choose another --out/);
   assert.ok([...text].every((c) => config.vocabulary.includes(c)));
   await assert.rejects(runSample(["--out", out, "--start", "Zebra é"]), /2 characters outside the model's vocabulary of 36: "Z" \(U\+005A\), "é" \(U\+00E9\)/);
 });

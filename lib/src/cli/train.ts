@@ -5,6 +5,8 @@
  * with --out, keeps the model (a model directory, ../io/model-dir) each time val improves, and on Ctrl-C saves where it
  * stands and exits with status 130; --resume continues from there, exactly as the uninterrupted run would have.
  */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CONFIG_KEYS, CONFIGS, buildModel, configNamed, describeKey, withOverrides, type ConfigSettings, type ModelConfiguration } from "../configs";
 import { trainValSplit } from "../data/batches";
@@ -96,6 +98,10 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
   const resume = args.values.resume === true;
   if (resume && !out) throw new UsageError("--resume continues the run saved in a model directory: give it with --out DIR.");
 
+  if (out && !resume && existsSync(path.join(out, "config.json"))) {
+    const held = readModelDirConfig(out).training as TrainingState | undefined;
+    throw new UsageError(`${out} already holds a model${held ? ` (${held.configName}, step ${held.step}, best val ${held.bestVal.toFixed(4)})` : ""}: add --resume to continue it, or choose another --out (or delete it) to start afresh.`);
+  }
   let saved: TrainingState | undefined;
   let config: ModelConfiguration;
   if (resume) {
