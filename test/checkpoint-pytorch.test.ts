@@ -137,6 +137,9 @@ test("model directory: saves killed midway are cleaned up (or undone) by the nex
   writeFileSync(path.join(other, "todo.txt"), "keep me");
   const m = new GPTLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 4, nLayer: 1 }, new Rng(5));
   assert.throws(() => saveModelDir(other, m, new CharTokenizer([...CHARS])), /holds other files \(todo.txt…\), not a model directory/);
+  const under = path.join(other, "todo.txt", "run"); // a folder inside a file: the save fails
+  assert.throws(() => saveModelDir(under, m, new CharTokenizer([...CHARS])), (e: Error) =>
+    e.message.startsWith(`Could not save the model to ${under} (`) && !e.message.includes(".saving-"));
   m.dispose();
   assert.ok(existsSync(path.join(other, "todo.txt")));
 });

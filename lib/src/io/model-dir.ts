@@ -129,8 +129,12 @@ function writeDirectory(dir: string, files: Record<string, Buffer>): void {
     renameSync(saving, resolved);
     rmSync(old, { recursive: true, force: true });
   } catch (err) {
-    rmSync(saving, { recursive: true, force: true });
-    if (!existsSync(resolved) && existsSync(old)) renameSync(old, resolved); // put the previous one back
+    try {
+      rmSync(saving, { recursive: true, force: true });
+      if (!existsSync(resolved) && existsSync(old)) renameSync(old, resolved); // put the previous one back
+    } catch {
+      /* the folder itself cannot be used: nothing of ours is there */
+    }
     const e = err as NodeJS.ErrnoException;
     const why = e.code === "ENOSPC" ? "the disk is full" : e.code === "EACCES" || e.code === "EROFS" || e.code === "EPERM" ? "the folder cannot be written" : e.code ?? e.message;
     throw new Error(`Could not save the model to ${dir} (${why}); the previous checkpoint there, if any, is unchanged.`);
