@@ -34,7 +34,10 @@ function logitsOf(model: GPTLanguageModel, idx: number[][]): number[][][] {
 test("a model directory written by PyTorch loads and gives PyTorch's logits (within 1e-5)", async () => {
   await backend();
   const { idx, logits } = JSON.parse(readFileSync(path.join(FIXTURE, "logits.json"), "utf8"));
-  const { model, tokenizer } = loadModelDir(FIXTURE);
+  const { model, tokenizer } = loadModelDir(FIXTURE, { tokenizer: new CharTokenizer([...CHARS]), config: { nEmbd: 16, attention: "heads" } });
+  assert.throws(() => loadModelDir(FIXTURE, { tokenizer: CharTokenizer.fromText("abc\u00e9") }),
+    /trained on another vocabulary \(65 characters; the tokenizer given has 4\): only in the model: "\\n" " " .*; only in the tokenizer: "é"/);
+  assert.throws(() => loadModelDir(FIXTURE, { config: { nLayer: 4 } }), /holds a model with nLayer = 2, but 4 was expected/);
   try {
     assert.equal(tokenizer.chars.join(""), CHARS);
     const err = relativeError(logitsOf(model, idx), logits);
