@@ -18,6 +18,11 @@ Two commands, both run with Debian's torch (apt-get install python3-torch):
         loads each model directory the library wrote into gpt.py's model (load_state_dict(strict=True)), and prints as
         JSON the logits of each for the input given on stdin ({"idx": [[...]]}): the test compares them with its own.
 
+    /usr/bin/python3 reference/safetensors_reference.py convert MODEL.pt DIR [--vocab-from input.txt] [--n-head N]
+        turns gpt.py's torch.save(model.state_dict(), "MODEL.pt") (trained on a GPU, say) into a model directory that
+        the library loads (npm run sample -- --out DIR; loadModelDir in a notebook). The sizes are read off the tensors;
+        the vocabulary is the sorted characters of the training text (default: tiny Shakespeare's 65).
+
 It writes safetensors with the `safetensors` package when installed, else the same bytes by hand (the format is an
 8-byte header length, a JSON header, the raw little-endian tensors).
 """
@@ -26,6 +31,7 @@ import json
 import pathlib
 import struct
 import sys
+import tempfile
 
 import torch
 
@@ -82,6 +88,47 @@ def model_of(config):
                             attention=c.get("attention", "heads"), init=c.get("init", "gpt"))
 
 
+def write_model_dir(out, state, vocabulary, n_head, note):
+    """A model directory from a gpt.py state_dict: model.safetensors and config.json (sizes read off the tensors)."""
+    if any(k.startswith("transformer.") for k in state):
+        sys.exit("this is nanoGPT's own GPT (transformer.wte, ...), a different model that the library does not build; "
+                 "see reference/README.md")
+    V, C = state["token_embedding_table.weight"].shape
+    T = state["position_embedding_table.weight"].shape[0]
+    if V != len(vocabulary):
+        sys.exit(f"the model has a vocabulary of {V} tokens but {len(vocabulary)} characters were given: "
+                 "pass the text it was trained on (--vocab-from)")
+    n_layer = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
+    batched = "blocks.0.sa.c_attn.weight" in state
+    if not batched:
+        n_head = len({k.split(".")[4] for k in state if k.startswith("blocks.0.sa.heads.")})
+    elif n_head is None:
+        sys.exit("batched attention (c_attn) does not show the number of heads: give --n-head N")
+    out.mkdir(parents=True, exist_ok=True)
+    save_safetensors({k: v.float() for k, v in state.items()}, out / "model.safetensors")
+    config = {
+        "format": "build-gpt-ts model directory 1",
+        "model": "GPTLanguageModel",
+        "config": {"vocabSize": V, "blockSize": T, "nEmbd": C, "nHead": n_head, "nLayer": n_layer, "dropout": 0.0,
+                   "layerNorm": True, "attention": "batched" if batched else "heads", "init": "gpt"},
+        "gpt_py": {"vocab_size": V, "block_size": T, "n_embd": C, "n_head": n_head, "n_layer": n_layer, "dropout": 0.0,
+                   "attention": "batched" if batched else "heads"},
+        "vocabulary": list(vocabulary),
+        "files": {"model.safetensors": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()},
+        "written_by": note,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True) + "\n")
+    return config
+
+
+def convert(pt_path, out, vocab_from=None, n_head=None):
+    """gpt.py's torch.save(model.state_dict(), PATH) as a model directory; the vocabulary from the training text."""
+    state = torch.load(pt_path, map_location="cpu")
+    vocabulary = sorted(set(pathlib.Path(vocab_from).read_text(encoding="utf-8"))) if vocab_from else list(CHARS)
+    write_model_dir(pathlib.Path(out), state, vocabulary, n_head, f"reference/safetensors_reference.py convert {pt_path}")
+    print(f"wrote {out}")
+
+
 def write():
     torch.manual_seed(1337)
     torch.set_num_threads(1)
@@ -100,19 +147,13 @@ def write():
         loss.backward()
         optimizer.step()
     model.eval()
-    OUT.mkdir(parents=True, exist_ok=True)
-    save_safetensors(model.state_dict(), OUT / "model.safetensors")
-    config = {
-        "format": "build-gpt-ts model directory 1",
-        "model": "GPTLanguageModel",
-        "config": {"vocabSize": c["vocab_size"], "blockSize": T, "nEmbd": c["n_embd"], "nHead": c["n_head"],
-                   "nLayer": c["n_layer"], "dropout": c["dropout"], "layerNorm": True, "attention": "heads", "init": "gpt"},
-        "gpt_py": {**c, "attention": "heads"},
-        "vocabulary": list(CHARS),
-        "files": {"model.safetensors": hashlib.sha256((OUT / "model.safetensors").read_bytes()).hexdigest()},
-        "written_by": f"reference/safetensors_reference.py, torch {torch.__version__}, after 5 AdamW steps (loss {loss.item():.4f})",
-    }
-    (OUT / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True) + "\n")
+    # as gpt.py users save a model, then converted: the path a state_dict from a GPU run takes
+    with tempfile.TemporaryDirectory() as tmp:
+        pt = pathlib.Path(tmp) / "model.pt"
+        torch.save(model.state_dict(), pt)
+        state = torch.load(pt, map_location="cpu")
+    write_model_dir(OUT, state, CHARS, None,
+                    f"reference/safetensors_reference.py write, torch {torch.__version__}, after 5 AdamW steps (loss {loss.item():.4f})")
     idx = torch.tensor([[stoi[ch] for ch in TEXT[:T]], [stoi[ch] for ch in TEXT[10:10 + T]]])
     with torch.no_grad():
         logits, _ = model(idx)
@@ -141,5 +182,8 @@ if __name__ == "__main__":
         write()
     elif sys.argv[1:2] == ["check"] and len(sys.argv) >= 3:
         check(sys.argv[2:])
+    elif sys.argv[1:2] == ["convert"] and len(sys.argv) >= 4:
+        opts = dict(zip(sys.argv[4::2], sys.argv[5::2]))
+        convert(sys.argv[2], sys.argv[3], opts.get("--vocab-from"), int(opts["--n-head"]) if "--n-head" in opts else None)
     else:
-        sys.exit("usage: safetensors_reference.py write | check DIR [DIR ...]")
+        sys.exit("usage: safetensors_reference.py write | check DIR [DIR ...] | convert MODEL.pt DIR [--vocab-from TEXT] [--n-head N]")

@@ -34,7 +34,10 @@ function logitsOf(model: GPTLanguageModel, idx: number[][]): number[][][] {
 test("a model directory written by PyTorch loads and gives PyTorch's logits (within 1e-5)", async () => {
   await backend();
   const { idx, logits } = JSON.parse(readFileSync(path.join(FIXTURE, "logits.json"), "utf8"));
-  const { model, tokenizer } = loadModelDir(FIXTURE);
+  const { model, tokenizer } = loadModelDir(FIXTURE, { tokenizer: new CharTokenizer([...CHARS]), config: { nEmbd: 16, attention: "heads" } });
+  assert.throws(() => loadModelDir(FIXTURE, { tokenizer: CharTokenizer.fromText("abc\u00e9") }),
+    /trained on another vocabulary \(65 characters; the tokenizer given has 4\): only in the model: "\\n" " " .*; only in the tokenizer: "é"/);
+  assert.throws(() => loadModelDir(FIXTURE, { config: { nLayer: 4 } }), /holds a model with nLayer = 2, but 4 was expected/);
   try {
     assert.equal(tokenizer.chars.join(""), CHARS);
     const err = relativeError(logitsOf(model, idx), logits);
@@ -137,6 +140,9 @@ test("model directory: saves killed midway are cleaned up (or undone) by the nex
   writeFileSync(path.join(other, "todo.txt"), "keep me");
   const m = new GPTLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 4, nLayer: 1 }, new Rng(5));
   assert.throws(() => saveModelDir(other, m, new CharTokenizer([...CHARS])), /holds other files \(todo.txt…\), not a model directory/);
+  const under = path.join(other, "todo.txt", "run"); // a folder inside a file: the save fails
+  assert.throws(() => saveModelDir(under, m, new CharTokenizer([...CHARS])), (e: Error) =>
+    e.message.startsWith(`Could not save the model to ${under} (`) && !e.message.includes(".saving-"));
   m.dispose();
   assert.ok(existsSync(path.join(other, "todo.txt")));
 });

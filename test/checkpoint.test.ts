@@ -97,3 +97,42 @@ test("loadCheckpoint: a corrupt header, a weight overwritten (NaN or not) and a 
   assert.throws(() => loadCheckpoint(path.join(dir, "nope.ckpt")), /nope.ckpt does not exist/);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("resumable state: Rng.getState/setState repeat a sequence; AdamW.state/loadState carry the moments and step count", async () => {
+  await backend();
+  const rng = new Rng(42);
+  rng.next();
+  const state = rng.getState();
+  const ahead = [rng.next(), rng.int(100), rng.seed()];
+  assert.equal(new Rng(1).setState(state).next(), ahead[0]);
+  rng.setState(state);
+  assert.deepEqual([rng.next(), rng.int(100), rng.seed()], ahead);
+  assert.throws(() => rng.setState(-1), /getState\(\)/);
+
+  const a = tiny();
+  const b = tiny();
+  const { AdamW } = await import("@build-gpt/lib");
+  const oa = new AdamW(a.parameters(), { lr: 1e-2 });
+  const ob = new AdamW(b.parameters(), { lr: 1e-2 });
+  try {
+    const grads = () => Object.fromEntries(a.parameters().map((p, i) => [p.name, tf.fill(p.shape, 0.01 * (i + 1))]));
+    const g = grads();
+    oa.step(g);
+    oa.step(g);
+    const saved = oa.state();
+    ob.loadState({ t: saved.t, m: saved.m.map((x) => x.dataSync()), v: saved.v.map((x) => x.dataSync()) });
+    assert.equal(ob.t, 2);
+    b.loadStateDict(a.stateDict());
+    const gb = Object.fromEntries(b.parameters().map((p, i) => [p.name, g[a.parameters()[i].name]]));
+    oa.step(g);
+    ob.step(gb);
+    a.parameters().forEach((p, i) => assert.deepEqual(p.dataSync(), b.parameters()[i].dataSync()));
+    tf.dispose(Object.values(g));
+    assert.throws(() => ob.loadState({ t: 1, m: [], v: [] }), /moments of 0 parameters, this optimizer has/);
+  } finally {
+    oa.dispose();
+    ob.dispose();
+    a.dispose();
+    b.dispose();
+  }
+});

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { runTrain } from "@build-gpt/lib/dist/cli/train";
 import { runSample } from "@build-gpt/lib/dist/cli/sample";
 import { minimumTextLength } from "@build-gpt/lib/dist/io/text-file";
+import { CharTokenizer, GPTLanguageModel, Rng, saveCheckpoint } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "cli-test-"));
@@ -42,6 +43,8 @@ test("train --data: trains on a text other than Shakespeare, keeps the best mode
   await runSample(["--out", out, "--start", "the ", "--max-new-tokens", "30", "--seed", "3"], (t) => (text += t));
   assert.equal(tf.memory().numTensors, before);
   assert.ok(text.startsWith("the ") && text.length === 4 + 30 + 1, JSON.stringify(text));
+  await assert.rejects(runTrain([...TINY, "--data", textFile(dir), "--out", out], { log: quiet }),
+    /run already holds a model \(notebook-final, step 10, best val \d\.\d{4}\): add --resume to continue it, or choose another --out/);
   assert.ok([...text].every((c) => config.vocabulary.includes(c)));
   await assert.rejects(runSample(["--out", out, "--start", "Zebra é"]), /2 characters outside the model's vocabulary of 36: "Z" \(U\+005A\), "é" \(U\+00E9\)/);
 });
@@ -106,4 +109,19 @@ test("npm run train: Ctrl-C saves the run and exits with status 130", async () =
   const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
   assert.equal(saved.saved, "interrupted");
   assert.ok(saved.step >= 50);
+});
+
+test("sample --out FILE: a checkpoint saveCheckpoint wrote (lesson 6) samples too; the same seed gives the same text", async () => {
+  await backend();
+  const file = path.join(tmp(), "model.ckpt");
+  const model = new GPTLanguageModel({ vocabSize: 36, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 1 }, new Rng(2));
+  try {
+    saveCheckpoint(file, model, CharTokenizer.fromText(TEXT));
+  } finally {
+    model.dispose();
+  }
+  const texts = ["", ""];
+  for (const i of [0, 1]) await runSample(["--out", file, "--max-new-tokens", "20", "--num-samples", "2", "--seed", "9"], (t) => (texts[i] += t));
+  assert.equal(texts[0], texts[1]);
+  assert.equal(texts[0].split("\n---------------\n").length, 2);
 });

@@ -5,6 +5,7 @@ import { BENCH_MODELS } from "@build-gpt/lib/dist/cli/bench";
 import { parseCommand, UsageError } from "@build-gpt/lib/dist/cli/args";
 import { BENCH_COMMAND } from "@build-gpt/lib/dist/cli/bench";
 import { TRAIN_COMMAND } from "@build-gpt/lib/dist/cli/train";
+import { LADDER_COMMAND } from "@build-gpt/lib/dist/cli/ladder";
 import { backend } from "./helpers";
 
 test("configs: one registry; the ladder and the benchmark read their models from it", () => {
@@ -51,4 +52,9 @@ test("parser: bench's numeric options reject a missing or non-numeric value", ()
   assert.throws(() => parseCommand(["--steps", "--warmup", "3"], BENCH_COMMAND), /ambiguous/);
   assert.throws(() => parseCommand(["--steps", "ten"], BENCH_COMMAND), /--steps takes a positive whole number, got "ten"/);
   assert.throws(() => parseCommand(["--warmup", "-1"], BENCH_COMMAND), /ambiguous|whole number/);
+});
+
+test("parser: --steps means training steps in the ladder too; its rungs are chosen with --configs", () => {
+  assert.deepEqual(parseCommand(["--configs", "bigram,one-head", "--steps", "300"], LADDER_COMMAND).values, { configs: "bigram,one-head", steps: 300 });
+  assert.throws(() => parseCommand(["--steps", "bigram"], LADDER_COMMAND), /--steps takes a positive whole number, got "bigram"/);
 });

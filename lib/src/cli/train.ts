@@ -5,6 +5,8 @@
  * with --out, keeps the model (a model directory, ../io/model-dir) each time val improves, and on Ctrl-C saves where it
  * stands and exits with status 130; --resume continues from there, exactly as the uninterrupted run would have.
  */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CONFIG_KEYS, CONFIGS, buildModel, configNamed, describeKey, withOverrides, type ConfigSettings, type ModelConfiguration } from "../configs";
 import { trainValSplit } from "../data/batches";
@@ -96,6 +98,10 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
   const resume = args.values.resume === true;
   if (resume && !out) throw new UsageError("--resume continues the run saved in a model directory: give it with --out DIR.");
 
+  if (out && !resume && existsSync(path.join(out, "config.json"))) {
+    const held = readModelDirConfig(out).training as TrainingState | undefined;
+    throw new UsageError(`${out} already holds a model${held ? ` (${held.configName}, step ${held.step}, best val ${held.bestVal.toFixed(4)})` : ""}: add --resume to continue it, or choose another --out (or delete it) to start afresh.`);
+  }
   let saved: TrainingState | undefined;
   let config: ModelConfiguration;
   if (resume) {
@@ -106,7 +112,7 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
       throw new UsageError(`--config ${args.values.config} differs from the run saved in ${out} (${saved.configName}); leave --config out to resume it.`);
     }
     const changed = MODEL_KEYS.filter((k) => k in args.overrides && args.overrides[k] !== saved!.settings[k]);
-    if (changed.length) throw new UsageError(`--resume cannot change the model: ${changed.map((k) => `--${kebab(k)}`).join(", ")} differ from the saved run. Train a new run into another --out.`);
+    if (changed.length) throw new UsageError(`--resume cannot change the model: ${changed.map((k) => `--${kebab(k)}`).join(", ")} ${changed.length > 1 ? "differ" : "differs"} from the saved run. Train a new run into another --out.`);
     config = withOverrides({ ...configNamed(saved.configName), ...saved.settings }, args.overrides);
   } else {
     if (args.values.config === undefined) throw new UsageError(`Choose a configuration with --config NAME: ${CONFIGS.map((c) => c.name).join(", ")}.`);

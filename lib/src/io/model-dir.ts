@@ -129,8 +129,12 @@ function writeDirectory(dir: string, files: Record<string, Buffer>): void {
     renameSync(saving, resolved);
     rmSync(old, { recursive: true, force: true });
   } catch (err) {
-    rmSync(saving, { recursive: true, force: true });
-    if (!existsSync(resolved) && existsSync(old)) renameSync(old, resolved); // put the previous one back
+    try {
+      rmSync(saving, { recursive: true, force: true });
+      if (!existsSync(resolved) && existsSync(old)) renameSync(old, resolved); // put the previous one back
+    } catch {
+      /* the folder itself cannot be used: nothing of ours is there */
+    }
     const e = err as NodeJS.ErrnoException;
     const why = e.code === "ENOSPC" ? "the disk is full" : e.code === "EACCES" || e.code === "EROFS" || e.code === "EPERM" ? "the folder cannot be written" : e.code ?? e.message;
     throw new Error(`Could not save the model to ${dir} (${why}); the previous checkpoint there, if any, is unchanged.`);
@@ -222,13 +226,38 @@ export function readModelDirConfig(dir: string): ModelDirConfig {
   return config;
 }
 
+export interface LoadModelDirOptions {
+  /** Seeds the model's dropout streams, should it be trained further; default new Rng(1337). */
+  rng?: Rng;
+  /** The tokenizer whose vocabulary the directory's must equal (a token must mean the same character). */
+  tokenizer?: CharTokenizer;
+  /** Settings the model must have; any difference is an error. */
+  config?: Partial<GPTConfig>;
+}
+
 /**
  * Loads a model directory: a new GPTLanguageModel with its weights (in evaluation mode), the tokenizer of its
  * vocabulary, its config.json, and AdamW's state when saved. A missing, extra or misshapen tensor, a non-finite weight
  * or a file whose checksum differs is an error that names it.
  */
-export function loadModelDir(dir: string, { rng = new Rng(1337) }: { rng?: Rng } = {}): LoadedModelDir {
+export function loadModelDir(dir: string, { rng = new Rng(1337), tokenizer: expected, config: want = {} }: LoadModelDirOptions = {}): LoadedModelDir {
   const config = readModelDirConfig(dir);
+  for (const [key, value] of Object.entries(want)) {
+    const got = config.config[key as keyof GPTConfig];
+    if (got !== value) throw new Error(`${dir} holds a model with ${key} = ${JSON.stringify(got)}, but ${JSON.stringify(value)} was expected.`);
+  }
+  if (expected && expected.chars.join("") !== config.vocabulary.join("")) {
+    const theirs = new Set(config.vocabulary);
+    const ours = new Set(expected.chars);
+    const onlyTheirs = config.vocabulary.filter((c) => !ours.has(c));
+    const onlyOurs = expected.chars.filter((c) => !theirs.has(c));
+    const list = (cs: readonly string[]) => (cs.length ? cs.map((c) => JSON.stringify(c)).join(" ") : "none");
+    throw new Error(
+      `${dir} was trained on another vocabulary (${config.vocabulary.length} characters; the tokenizer given has ${expected.vocabSize}): ` +
+        `only in the model: ${list(onlyTheirs)}; only in the tokenizer: ${list(onlyOurs)}${onlyTheirs.length + onlyOurs.length === 0 ? " (the same characters in another order)" : ""}. ` +
+        `Its token ids would mean other characters: use the tokenizer it returns.`,
+    );
+  }
   const file = path.join(dir, MODEL_FILE);
   const { tensors } = decodeSafetensors(readChecked(dir, MODEL_FILE, config), file);
   const tokenizer = new CharTokenizer(config.vocabulary);

@@ -15,7 +15,7 @@ export function readTrainingText(file: string): string {
   const bytes = readFileSync(file);
   if (bytes.length === 0) throw new Error(`--data ${file} is empty; a training text needs characters to learn from.`);
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new Error(`--data ${file} looks binary (a zero byte at offset ${nul}): give a UTF-8 text file, not ${file.split(".").pop()} data.`);
+  if (nul >= 0) throw new Error(`--data ${file} looks binary (a zero byte at offset ${nul}): give a UTF-8 text file (plain text: .txt, .md, source code), not a binary one.`);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
