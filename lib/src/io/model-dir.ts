@@ -60,7 +60,7 @@ const isMaskBuffer = (name: string) => /^blocks\.\d+\.sa\.(heads\.\d+\.tril|bias
 /** The random streams of a model's Dropout layers (each draws its masks from its own Rng), in module order. */
 export function dropoutStreams(model: Module): Rng[] {
   return model.namedModules().flatMap(([, m]) => {
-    const rng = m instanceof Dropout ? (m as unknown as { rng?: Rng }).rng : undefined;
+    const rng = m instanceof Dropout ? m.randomStream : undefined;
     return rng ? [rng] : [];
   });
 }

@@ -77,6 +77,11 @@ export class Dropout extends Module {
   /** Its own random stream, drawn from the model's rng by initWeights. */
   private rng?: Rng;
 
+  /** The stream its masks are drawn from (undefined before initWeights): a checkpoint saves and restores its state. */
+  get randomStream(): Rng | undefined {
+    return this.rng;
+  }
+
   constructor(readonly p: number) {
     super();
     if (!(typeof p === "number" && p >= 0 && p < 1)) throw new Error(`Dropout probability must be a number in [0, 1), got ${JSON.stringify(p)}.`);
