@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   CausalSelfAttention, CharTokenizer, Dropout, GPTLanguageModel, LayerNorm, MultiHeadAttention, MultiHeadLanguageModel, Rng,
-  loadCheckpoint, saveCheckpoint, validateConfig,
+  configNamed, gptConfigOf, loadCheckpoint, saveCheckpoint, validateConfig,
 } from "@build-gpt/lib";
 import { attentionOf, backend, maxAbsDiff } from "./helpers";
 
@@ -92,10 +92,10 @@ test("a GPT in eval mode is deterministic; in training mode dropout changes its 
 
 test("parameter counts: the notebook's final model 209,729; gpt.py's 10,788,929", async () => {
   await backend();
-  const small = new GPTLanguageModel({ vocabSize: 65, blockSize: 32, nEmbd: 64, nHead: 4, nLayer: 4 }, new Rng(1));
+  const small = new GPTLanguageModel(gptConfigOf(configNamed("notebook-final"), 65), new Rng(1));
   assert.equal(small.numParameters(), 209_729);
   small.dispose();
-  const big = new GPTLanguageModel({ vocabSize: 65, blockSize: 256, nEmbd: 384, nHead: 6, nLayer: 6, dropout: 0.2 }, new Rng(1));
+  const big = new GPTLanguageModel(gptConfigOf(configNamed("gpt-py"), 65), new Rng(1));
   assert.equal(big.numParameters(), 10_788_929);
   big.dispose();
   const step = new MultiHeadLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 32, nHead: 4, feedForward: true }, new Rng(1));
