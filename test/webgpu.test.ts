@@ -18,7 +18,7 @@ import { build, manifest, stateDict, tensor, values, type Case } from "./parity-
 const ENABLED = process.env.GPT_WEBGPU_TEST === "1";
 
 /** Largest relative differences, webgpu against cpu: float32 sums in another order, nothing more. */
-const TOLERANCE = { outputs: 1e-5, grads: 1e-4, losses: 1e-5 };
+const TOLERANCE = { outputs: 1e-5, grads: 1e-5, losses: 1e-5 };
 
 /** The largest relative difference seen per quantity, for the summary. */
 const worst: Record<string, { error: number; where: string }> = {};
