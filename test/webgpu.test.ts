@@ -191,6 +191,18 @@ if (!ENABLED) {
     tf.dispose([x, y]);
   });
 
+  test("webgpu: the dropout kernel is right past one dispatch dimension's 65535 workgroups (gpt.py's attention weights)", async () => {
+    await use("webgpu");
+    const n = 128 * 65536 + 1000; // workgroups of 128: more than 65535 of them, so tfjs spreads the dispatch over two dimensions
+    const y = gpuDropout(tf.ones([n]), 0.2, 99);
+    const got = await y.data();
+    y.dispose();
+    const want = dropoutMask(n, 0.2, 99);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (got[i] !== want[i]) mismatches++;
+    assert.equal(mismatches, 0);
+  });
+
   test("webgpu: the dropout kernel keeps 1 − p of the elements, scaled by 1/(1 − p), independently of position", async () => {
     await use("webgpu");
     const n = 1 << 16;
