@@ -59,7 +59,7 @@ test("model directories the library writes load in PyTorch (gpt.py's model, both
     const model = new GPTLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 4, nLayer: 2, attention }, new Rng(5));
     try {
       dirs.push(path.join(parent, attention));
-      saveModelDir(dirs[dirs.length - 1], model, new CharTokenizer([...CHARS]));
+      await saveModelDir(dirs[dirs.length - 1], model, new CharTokenizer([...CHARS]));
       ours.push(logitsOf(model.eval(), idx));
     } finally {
       model.dispose();
@@ -76,10 +76,10 @@ test("model directories the library writes load in PyTorch (gpt.py's model, both
 });
 
 /** A saved tiny model directory, and a function to rewrite its model.safetensors (keeping config.json's checksum or not). */
-function savedDir(): { dir: string; rewrite: (edit: (m: Map<string, { shape: number[]; data: Float32Array }>) => void, fixSum?: boolean) => void } {
+async function savedDir(): Promise<{ dir: string; rewrite: (edit: (m: Map<string, { shape: number[]; data: Float32Array }>) => void, fixSum?: boolean) => void }> {
   const model = new GPTLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 4, nLayer: 1 }, new Rng(5));
   const dir = path.join(tmp(), "run");
-  saveModelDir(dir, model, new CharTokenizer([...CHARS]));
+  await saveModelDir(dir, model, new CharTokenizer([...CHARS]));
   model.dispose();
   const file = path.join(dir, "model.safetensors");
   const rewrite = (edit: (m: Map<string, { shape: number[]; data: Float32Array }>) => void, fixSum = true) => {
@@ -99,19 +99,19 @@ function savedDir(): { dir: string; rewrite: (edit: (m: Map<string, { shape: num
 test("model directory: a wrong shape, a missing or extra tensor, NaN, a bad checksum, another vocabulary: errors that name it", async () => {
   await backend();
   const before = tf.memory().numTensors;
-  let d = savedDir();
+  let d = await savedDir();
   d.rewrite((m) => m.set("lm_head.bias", { shape: [64], data: new Float32Array(64) }));
   assert.throws(() => loadModelDir(d.dir), /model.safetensors does not fit.*\n  lm_head.bias is \(64\), the model's is \(65\)/);
-  d = savedDir();
+  d = await savedDir();
   d.rewrite((m) => { m.delete("ln_f.weight"); m.set("blocks.0.sa.extra", { shape: [1], data: new Float32Array(1) }); });
   assert.throws(() => loadModelDir(d.dir), /missing ln_f.weight \(16\)[\s\S]*unexpected blocks.0.sa.extra/);
-  d = savedDir();
+  d = await savedDir();
   d.rewrite((m) => { m.get("lm_head.weight")!.data[7] = NaN; });
   assert.throws(() => loadModelDir(d.dir), /lm_head.weight holds values that are not finite/);
-  d = savedDir();
+  d = await savedDir();
   d.rewrite((m) => { m.get("lm_head.weight")!.data[7] = 0.5; }, false);
   assert.throws(() => loadModelDir(d.dir), /model.safetensors is damaged: its sha256 differs/);
-  d = savedDir();
+  d = await savedDir();
   const configFile = path.join(d.dir, "config.json");
   const config = JSON.parse(readFileSync(configFile, "utf8"));
   writeFileSync(configFile, JSON.stringify({ ...config, vocabulary: config.vocabulary.slice(1) }));
@@ -123,7 +123,7 @@ test("model directory: a wrong shape, a missing or extra tensor, NaN, a bad chec
 
 test("model directory: saves killed midway are cleaned up (or undone) by the next save or load; other files are not overwritten", async () => {
   await backend();
-  const d = savedDir();
+  const d = await savedDir();
   const parent = path.dirname(d.dir);
   const dead = 2 ** 22 + 12345; // above Linux's default pid_max, so no live process has it
   mkdirSync(path.join(parent, `.run.saving-${dead}`));
@@ -132,16 +132,16 @@ test("model directory: saves killed midway are cleaned up (or undone) by the nex
   renameSync(d.dir, path.join(parent, `.run.old-${dead}`));
   const { model } = loadModelDir(d.dir);
   assert.deepEqual(readdirSync(parent).sort(), ["run"]);
-  saveModelDir(d.dir, model, new CharTokenizer([...CHARS]));
+  await saveModelDir(d.dir, model, new CharTokenizer([...CHARS]));
   model.dispose();
   assert.deepEqual(readdirSync(parent).sort(), ["run"]);
   const other = path.join(tmp(), "notes");
   mkdirSync(other);
   writeFileSync(path.join(other, "todo.txt"), "keep me");
   const m = new GPTLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 4, nLayer: 1 }, new Rng(5));
-  assert.throws(() => saveModelDir(other, m, new CharTokenizer([...CHARS])), /holds other files \(todo.txt…\), not a model directory/);
+  await assert.rejects(saveModelDir(other, m, new CharTokenizer([...CHARS])), /holds other files \(todo.txt…\), not a model directory/);
   const under = path.join(other, "todo.txt", "run"); // a folder inside a file: the save fails
-  assert.throws(() => saveModelDir(under, m, new CharTokenizer([...CHARS])), (e: Error) =>
+  await assert.rejects(saveModelDir(under, m, new CharTokenizer([...CHARS])), (e: Error) =>
     e.message.startsWith(`Could not save the model to ${under} (`) && !e.message.includes(".saving-"));
   m.dispose();
   assert.ok(existsSync(path.join(other, "todo.txt")));

@@ -9,6 +9,7 @@ import { GPTLanguageModel, MultiHeadLanguageModel, type GPTConfig } from "./mode
 import type { LanguageModel } from "./models/language-model";
 import { SingleHeadLanguageModel } from "./models/single-head";
 import type { Rng } from "./random";
+import type { Workload } from "./engine/backend";
 
 /** The model classes a configuration can build. */
 export type ModelKind = "bigram" | "single-head" | "multi-head" | "gpt";
@@ -158,6 +159,14 @@ export function gptConfigOf(c: ConfigSettings, vocabSize: number): GPTConfig {
   if (c.model !== "gpt") throw new Error(`This configuration builds a ${c.model} model, not a GPTLanguageModel.`);
   const { blockSize, nEmbd, nHead, nLayer, dropout, layerNorm, attention, init } = c;
   return { vocabSize, blockSize, nEmbd, nHead, nLayer, dropout, layerNorm, attention, init };
+}
+
+/**
+ * Which engine workload a configuration is (see initBackend): "scaled" for a GPT of gpt.py's width or wider, where a
+ * GPU wins; "lessons" for the small models, which per-kernel overhead dominates and the CPU kernels run faster.
+ */
+export function workloadOf(c: ConfigSettings): Workload {
+  return c.model === "gpt" && c.nEmbd >= 384 ? "scaled" : "lessons";
 }
 
 /** Builds the model a configuration describes, its weights drawn from `rng`. */

@@ -40,7 +40,7 @@ export { LayerNorm } from "./nn/layer-norm";
 export { Block, type BlockOptions } from "./nn/block";
 export { MultiHeadLanguageModel, type MultiHeadConfig } from "./models/gpt";
 export { LADDER, type LadderStep } from "./ladder";
-export { CONFIGS, configNamed, buildModel, gptConfigOf, withOverrides, type ModelConfiguration, type ConfigSettings, type ModelKind } from "./configs";
+export { CONFIGS, configNamed, buildModel, gptConfigOf, withOverrides, workloadOf, type ModelConfiguration, type ConfigSettings, type ModelKind } from "./configs";
 
 // Lesson 6: scaling up.
 export { GPTLanguageModel, validateConfig, type GPTConfig } from "./models/gpt";

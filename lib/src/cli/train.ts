@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { CONFIG_KEYS, CONFIGS, buildModel, configNamed, describeKey, withOverrides, type ConfigSettings, type ModelConfiguration } from "../configs";
+import { CONFIG_KEYS, CONFIGS, buildModel, configNamed, describeKey, withOverrides, workloadOf, type ConfigSettings, type ModelConfiguration } from "../configs";
 import { trainValSplit } from "../data/batches";
 import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
@@ -127,7 +127,7 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
 
   const { text, source } = await loadText(data);
   checkTextLength(source, [...text].length, config.blockSize);
-  const backend = await initBackend();
+  const backend = await initBackend(undefined, { workload: workloadOf(config) });
   log(`${backend.description}\nconfig ${config.name}: ${CONFIG_KEYS.map((k) => `${k} ${config[k]}`).join(", ")}`);
 
   const rng = new Rng(seed);
@@ -156,12 +156,12 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
   let point = { step: startStep, rng: rng.getState(), dropout: dropoutStreams(model).map((s) => s.getState()) };
   let bestVal = saved?.bestVal ?? Infinity;
   const history: EvalPoint[] = [...(saved?.history ?? []).filter((p) => p.step < startStep)];
-  const save = (why: TrainingState["saved"]) => {
+  const save = async (why: TrainingState["saved"]) => {
     const training: TrainingState = {
       configName: config.name, settings: Object.fromEntries(CONFIG_KEYS.map((k) => [k, config[k]])) as unknown as ConfigSettings,
       seed, data, step: point.step, bestVal, history, rng: point.rng, dropout: point.dropout, saved: why,
     };
-    saveModelDir(out!, model as GPTLanguageModel, tokenizer, { optimizer, training: training as unknown as Record<string, unknown> });
+    await saveModelDir(out!, model as GPTLanguageModel, tokenizer, { optimizer, training: training as unknown as Record<string, unknown> });
   };
   const signal = hooks.signal;
   try {
@@ -173,11 +173,11 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
         point = { step, rng: rng.getState(), dropout: dropoutStreams(model).map((s) => s.getState()) };
         hooks.onStep?.(step);
       },
-      onEval: (p) => {
+      onEval: async (p) => {
         history.push(p);
         const improved = p.val < bestVal;
         if (improved) bestVal = p.val;
-        if (improved && out) save("val improved");
+        if (improved && out) await save("val improved");
         log(`step ${p.step}: train ${p.train.toFixed(4)}, val ${p.val.toFixed(4)}${improved && out ? `, saved to ${out}` : ""}`);
       },
     });
@@ -188,7 +188,7 @@ export async function runTrain(argv: string[], hooks: TrainHooks = {}): Promise<
       model.dispose();
       throw err;
     }
-    if (out) save("interrupted");
+    if (out) await save("interrupted");
     log(`interrupted at step ${err.step}${out ? `; saved to ${out}; continue with: npm run train -- --out ${out} --resume` : " (no --out, nothing saved)"}`);
     return { history, stepLosses: err.result.stepLosses, interrupted: true, model };
   } finally {

@@ -141,7 +141,8 @@ function writeDirectory(dir: string, files: Record<string, Buffer>): void {
   }
 }
 
-const arrayOf = (v: tf.Tensor) => Float32Array.from(v.dataSync() as Float32Array);
+/** A tensor's values, read asynchronously (a GPU backend cannot read synchronously). */
+const arrayOf = async (v: tf.Tensor) => Float32Array.from((await v.data()) as Float32Array);
 
 export interface SaveModelDirOptions {
   /** Save the optimizer's moments and step count too (for --resume). */
@@ -151,7 +152,7 @@ export interface SaveModelDirOptions {
 }
 
 /** Saves a GPTLanguageModel and its vocabulary as a model directory (see the top of this file). */
-export function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions = {}): void {
+export async function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions = {}): Promise<void> {
   if (!(model instanceof GPTLanguageModel)) {
     const kind = (model as object)?.constructor?.name ?? typeof model;
     throw new Error(`A model directory holds a GPTLanguageModel (gpt.py's model); got ${kind}. Train a "gpt" configuration (e.g. --config notebook-final) to save it.`);
@@ -161,16 +162,17 @@ export function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: Ch
   }
   const named = model.namedParameters();
   const weights = encodeSafetensors([
-    ...named.map(([name, v]) => ({ name, shape: v.shape, data: arrayOf(v) })),
+    ...(await Promise.all(named.map(async ([name, v]) => ({ name, shape: v.shape, data: await arrayOf(v) })))),
     ...maskBuffers(model.config),
   ], { format: "pt" });
   const files: Record<string, Buffer> = { [MODEL_FILE]: weights };
   if (options.optimizer) {
     const { t, m, v } = options.optimizer.state();
-    files[OPTIMIZER_FILE] = encodeSafetensors(named.flatMap(([name], i) => [
-      { name: `m.${name}`, shape: m[i].shape, data: arrayOf(m[i]) },
-      { name: `v.${name}`, shape: v[i].shape, data: arrayOf(v[i]) },
-    ]), { t: String(t) });
+    const moments = await Promise.all(named.map(async ([name], i) => [
+      { name: `m.${name}`, shape: m[i].shape, data: await arrayOf(m[i]) },
+      { name: `v.${name}`, shape: v[i].shape, data: await arrayOf(v[i]) },
+    ]));
+    files[OPTIMIZER_FILE] = encodeSafetensors(moments.flat(), { t: String(t) });
   }
   const c = model.config;
   const config: ModelDirConfig = {

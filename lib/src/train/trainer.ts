@@ -182,8 +182,8 @@ export interface TrainOptions extends BatchShape {
   rng?: Rng;
   /** Called after each completed step, before any evaluation at that step (a resumable point: save the random state here). */
   onStep?: (step: number, loss: number) => void;
-  /** Called after each evaluation (print it, plot it). */
-  onEval?: (point: EvalPoint, history: EvalPoint[]) => void;
+  /** Called after each evaluation (print it, plot it, save a checkpoint); a promise it returns is awaited before the next step. */
+  onEval?: (point: EvalPoint, history: EvalPoint[]) => void | Promise<void>;
   /** Split each batch into this many parts and accumulate their gradients (less memory, same step). Default 1. */
   microBatches?: number;
   /** Where to show progress as it trains: liveProgress() in a notebook, terminalProgress() in a script. */
@@ -280,7 +280,7 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
       status.evalMs += performance.now() - t0;
       status.evaluating = false;
     }
-    onEval?.(point, history);
+    await onEval?.(point, history);
   };
   try {
     // Leave the cell's synchronous part first. While tslab runs it, node's vm takes SIGINT's listeners away and an
