@@ -47,6 +47,11 @@ test("4.2 a head's forward: right, no mask, no scale, todo", async () => {
   });
   assert.match(noScale.lines.join("\n"), /no scale/);
   assert.match(String(noScale.hint), /headSize\^-0\.5/);
+  const transposed = headForwardVerdict((head, x) => {
+    const { k, q, v } = headParts(head, x);
+    return tf.matMul(causalSoftmax(tf.matMul(q, k, false, true).mul(head.headSize ** -0.5) as tf.Tensor3D), v, true);
+  });
+  assert.match(transposed.lines.join("\n"), /the weights average the values of the wrong tokens/);
   const thrown = headForwardVerdict((head, x) => tf.matMul(head.key.forward(x), head.query.forward(x)));
   assert.equal(thrown.status, "wrong");
   assert.match(thrown.lines[0], /your code threw/);

@@ -59,6 +59,17 @@ test("5.3 a block's forward: right, post-norm, no residual, todo", async () => {
   assert.match(postNorm.lines.join("\n"), /post-norm/);
   const noResidual = blockForwardVerdict((block, x) => block.ffwd.forward(block.ln2!.forward(block.sa.forward(block.ln1!.forward(x)))));
   assert.match(noResidual.lines.join("\n"), /no residual: add each branch's output to its input/);
+  const noNorm = blockForwardVerdict((block, x) => {
+    const x1 = x.add(block.sa.forward(x)) as tf.Tensor3D;
+    return x1.add(block.ffwd.forward(x1)) as tf.Tensor3D;
+  });
+  assert.match(noNorm.lines.join("\n"), /the LayerNorms are missing/);
+  const normalisedStream = blockForwardVerdict((block, x) => {
+    const n1 = block.ln1!.forward(x);
+    const n2 = block.ln2!.forward(n1.add(block.sa.forward(n1)) as tf.Tensor3D);
+    return n2.add(block.ffwd.forward(n2)) as tf.Tensor3D;
+  });
+  assert.match(normalisedStream.lines.join("\n"), /the stream itself was normalised/);
   assert.equal(blockForwardVerdict(() => todo("block")).status, "todo");
   assert.equal(tf.memory().numTensors, before);
 });
