@@ -1,100 +1,84 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BigramLanguageModel, CharTokenizer, GPTLanguageModel, MultiHeadLanguageModel, Rng, loadCheckpoint, saveCheckpoint } from "@build-gpt/lib";
+import { BigramLanguageModel, CharTokenizer, GPTLanguageModel, MultiHeadLanguageModel, Rng, loadModelDir, saveModelDir } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), "ckpt-file-"));
+const tmp = () => mkdtempSync(path.join(tmpdir(), "model-dir-"));
 const tokenizer = CharTokenizer.fromText("abcdefgh");
 const tiny = () => new GPTLanguageModel({ vocabSize: 8, blockSize: 4, nEmbd: 8, nHead: 2, nLayer: 1 }, new Rng(3));
 
-test("saveCheckpoint: temporary files of killed saves are removed by the next save", async () => {
+test("saveModelDir and loadModelDir: the same logits bit for bit, the notes kept, and what the loader was told to expect checked", async () => {
   await backend();
-  const dir = tmp();
-  const file = path.join(dir, "model.ckpt");
-  // a save killed midway: its process is gone (a pid above Linux's default pid_max), its temporary file stays
-  writeFileSync(`${file}.${2 ** 22 + 7}.tmp`, "half a checkpoint");
-  // a process that is alive (this test's parent) keeps its temporary file: it may be saving right now
-  writeFileSync(`${file}.${process.ppid}.tmp`, "in progress");
-  writeFileSync(path.join(dir, `other.ckpt.${2 ** 22 + 7}.tmp`), "another checkpoint's");
-  const model = tiny();
+  const dir = path.join(tmp(), "run");
+  const chars = CharTokenizer.fromText("abcdefghij \n");
+  const model = new GPTLanguageModel({ vocabSize: chars.vocabSize, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 2, dropout: 0.1 }, new Rng(12)).eval();
+  const idx = tf.tensor2d([chars.encode("abc def")], [1, 7], "int32");
   try {
-    saveCheckpoint(file, model, tokenizer);
+    await saveModelDir(dir, model, chars, { meta: { steps: 0 } });
+    assert.deepEqual(readdirSync(path.dirname(dir)), ["run"]); // nothing left beside it
+    const loaded = loadModelDir(dir, { tokenizer: chars });
+    try {
+      const [a, b] = tf.tidy(() => [model.forward(idx), loaded.model.forward(idx)]);
+      assert.deepEqual(Array.from(await b.data()), Array.from(await a.data()));
+      tf.dispose([a, b]);
+      assert.deepEqual(loaded.config.meta, { steps: 0 });
+      assert.equal(loaded.tokenizer.decode(loaded.tokenizer.encode("cab")), "cab");
+      assert.deepEqual(loaded.model.config, model.config);
+      assert.equal(loaded.model.training, false, "loaded in evaluation mode");
+    } finally {
+      loaded.model.dispose();
+    }
+    const before = tf.memory().numTensors;
+    assert.throws(() => loadModelDir(dir, { config: { nEmbd: 32 } }), /holds a model with nEmbd = 16, but 32 was expected/);
+    assert.throws(() => loadModelDir(dir, { tokenizer: CharTokenizer.fromText("xyz") }), /was trained on another vocabulary/);
+    assert.equal(tf.memory().numTensors, before, "nothing left behind by a refused load");
   } finally {
+    idx.dispose();
     model.dispose();
   }
-  assert.deepEqual(readdirSync(dir).sort(), ["model.ckpt", `model.ckpt.${process.ppid}.tmp`, `other.ckpt.${2 ** 22 + 7}.tmp`].sort());
 });
 
-test("saveCheckpoint: errors name the user's path, not the temporary file; a model it cannot hold is refused before writing", async () => {
+test("saveModelDir: a model class the format cannot hold is refused before anything is written", async () => {
   await backend();
-  const dir = tmp();
-  const model = tiny();
-  try {
-    const missing = path.join(dir, "no-such-folder", "model.ckpt");
-    assert.throws(() => saveCheckpoint(missing, model, tokenizer), (e: Error) =>
-      e.message === `Could not save the checkpoint to ${missing} (its folder does not exist); a checkpoint already there is unchanged.`);
-    mkdirSync(path.join(dir, "a-dir"));
-    assert.throws(() => saveCheckpoint(path.join(dir, "a-dir"), model, tokenizer), /a-dir \(it is a directory\)/);
-    assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")));
-  } finally {
-    model.dispose();
-  }
+  const parent = tmp();
   const before = tf.memory().numTensors;
   const bigram = new BigramLanguageModel(8, new Rng(1));
   const multi = new MultiHeadLanguageModel({ vocabSize: 8, blockSize: 4, nEmbd: 8, nHead: 2, feedForward: true }, new Rng(1));
   try {
     for (const m of [bigram, multi]) {
-      const file = path.join(dir, `${m.constructor.name}.ckpt`);
-      assert.throws(() => saveCheckpoint(file, m as unknown as GPTLanguageModel, tokenizer), new RegExp(`got ${m.constructor.name}, which the checkpoint format cannot hold`));
-      assert.equal(existsSync(file), false);
+      const dir = path.join(parent, m.constructor.name);
+      await assert.rejects(saveModelDir(dir, m as unknown as GPTLanguageModel, tokenizer), new RegExp(`got ${m.constructor.name}, which it cannot hold. Nothing was written`));
+      assert.equal(existsSync(dir), false);
     }
   } finally {
     bigram.dispose();
     multi.dispose();
   }
+  assert.deepEqual(readdirSync(parent), []);
   assert.equal(tf.memory().numTensors, before);
 });
 
-test("loadCheckpoint: a corrupt header, a weight overwritten (NaN or not) and a missing file are errors naming the file", async () => {
+test("loadModelDir: a damaged config.json, a folder that is not a model directory and a missing one are errors naming them", async () => {
   await backend();
-  const dir = tmp();
-  const file = path.join(dir, "model.ckpt");
+  const dir = path.join(tmp(), "run");
   const model = tiny();
   try {
-    saveCheckpoint(file, model, tokenizer);
+    await saveModelDir(dir, model, tokenizer);
   } finally {
     model.dispose();
   }
-  const good = readFileSync(file);
   const before = tf.memory().numTensors;
-  const damaged = Buffer.from(good);
-  damaged.write("{{", 12, "latin1"); // the header's opening brace
-  writeFileSync(file, damaged);
-  assert.throws(() => loadCheckpoint(file), (e: Error) => e.message.startsWith(`${file} is damaged: its header is not valid JSON`));
-  for (const value of [NaN, 0.125]) {
-    const overwritten = Buffer.from(good);
-    overwritten.writeFloatLE(value, good.length - 4); // the last weight
-    writeFileSync(file, overwritten);
-    assert.throws(() => loadCheckpoint(file), new RegExp(`${file.replace(/[.]/g, "\\.")} is damaged: its weights' sha256 differs`));
-  }
-  // a checkpoint written before the checksum (no sha256 in its header) still has its weights checked for NaN
-  const header = JSON.parse(good.toString("utf8", 12, 12 + good.readUInt32LE(8)));
-  delete header.sha256;
-  const json = Buffer.from(JSON.stringify(header));
-  const lead = 12 + json.length;
-  const prefix = Buffer.alloc(lead + ((4 - (lead % 4)) % 4));
-  prefix.write("GPTCKPT1", 0, "latin1");
-  prefix.writeUInt32LE(json.length, 8);
-  json.copy(prefix, 12);
-  const oldData = Buffer.from(good.subarray(good.length - header.parameters.reduce((n: number, p: { shape: number[] }) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0)));
-  oldData.writeFloatLE(NaN, 0);
-  writeFileSync(file, Buffer.concat([prefix, oldData]));
-  assert.throws(() => loadCheckpoint(file), /holds a weight that is not finite \(NaN, value 0 of/);
-  assert.throws(() => loadCheckpoint(path.join(dir, "nope.ckpt")), /nope.ckpt does not exist/);
+  const config = path.join(dir, "config.json");
+  writeFileSync(config, "{{" + readFileSync(config, "utf8"));
+  assert.throws(() => loadModelDir(dir), (e: Error) => e.message.startsWith(`${config} is damaged: it is not valid JSON`));
+  const notes = tmp();
+  writeFileSync(path.join(notes, "notes.txt"), "mine");
+  assert.throws(() => loadModelDir(notes), /has no config\.json: it is not a model directory/);
+  assert.throws(() => loadModelDir(path.join(notes, "nope")), /nope does not exist/);
   assert.equal(tf.memory().numTensors, before);
 });
 

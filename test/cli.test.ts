@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { runTrain } from "@build-gpt/lib/dist/cli/train";
 import { runSample } from "@build-gpt/lib/dist/cli/sample";
 import { minimumTextLength } from "@build-gpt/lib/dist/io/text-file";
-import { CharTokenizer, GPTLanguageModel, Rng, saveCheckpoint } from "@build-gpt/lib";
+import { CharTokenizer, GPTLanguageModel, Rng, saveModelDir } from "@build-gpt/lib";
 import { backend } from "./helpers";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "cli-test-"));
@@ -111,12 +111,12 @@ test("npm run train: Ctrl-C saves the run and exits with status 130", async () =
   assert.ok(saved.step >= 50);
 });
 
-test("sample --out FILE: a checkpoint saveCheckpoint wrote (lesson 6) samples too; the same seed gives the same text", async () => {
+test("sample --out DIR: a model directory saveModelDir wrote (lesson 6) samples too; the same seed gives the same text", async () => {
   await backend();
-  const file = path.join(tmp(), "model.ckpt");
+  const file = path.join(tmp(), "run");
   const model = new GPTLanguageModel({ vocabSize: 36, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 1 }, new Rng(2));
   try {
-    saveCheckpoint(file, model, CharTokenizer.fromText(TEXT));
+    await saveModelDir(file, model, CharTokenizer.fromText(TEXT));
   } finally {
     model.dispose();
   }

@@ -44,7 +44,6 @@ export { CONFIGS, configNamed, buildModel, gptConfigOf, withOverrides, workloadO
 
 // Lesson 6: scaling up.
 export { GPTLanguageModel, validateConfig, type GPTConfig } from "./models/gpt";
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./io/checkpoint";
 export { saveModelDir, loadModelDir, type LoadedModelDir, type LoadModelDirOptions, type SaveModelDirOptions } from "./io/model-dir";
 
 // In notebooks: progress, plots, tables, fast mode.

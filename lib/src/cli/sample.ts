@@ -2,12 +2,10 @@
 /**
  * npm run sample -- --out DIR [--start TEXT|FILE:path] [--num-samples N] [--max-new-tokens N] [--temperature T]
  *                   [--top-k K] [--seed S]
- * Loads a model directory (npm run train -- --out DIR, or one written by PyTorch; or a file written by saveCheckpoint,
- * as lesson 6 does) and streams samples to stdout,
- * character by character, as nanoGPT's sample.py prints them.
+ * Loads a model directory (npm run train -- --out DIR, saveModelDir in lesson 6, or one written from PyTorch) and
+ * streams samples to stdout, character by character, as nanoGPT's sample.py prints them.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { loadCheckpoint } from "../io/checkpoint";
+import { existsSync, readFileSync } from "node:fs";
 import type { CharTokenizer } from "../data/tokenizer";
 import { initBackend } from "../engine/backend";
 import { loadModelDir } from "../io/model-dir";
@@ -19,7 +17,7 @@ export const SAMPLE_COMMAND: CommandSpec = {
   name: "sample",
   summary: "Streams text sampled from a trained model directory to stdout.",
   options: {
-    out: { type: "string", arg: "DIR", help: "the model directory (npm run train -- --out DIR), or a file saveCheckpoint wrote" },
+    out: { type: "string", arg: "DIR", help: "the model directory (npm run train -- --out DIR, or saveModelDir in lesson 6)" },
     start: { type: "string", arg: "TEXT", help: "the prompt, or FILE:path to read it from a file (default: a newline)" },
     "num-samples": { type: "positive", help: "how many samples (default 1)" },
     "max-new-tokens": { type: "positive", help: "characters per sample (default 500)" },
@@ -55,7 +53,7 @@ export async function runSample(argv: string[], write: (text: string) => void = 
   const out = args.values.out as string | undefined;
   if (!out) throw new UsageError("Give the model directory to sample from: npm run sample -- --out DIR (train one with npm run train -- --config NAME --out DIR).");
   await initBackend();
-  const { model, tokenizer } = existsSync(out) && statSync(out).isFile() ? loadCheckpoint(out) : loadModelDir(out);
+  const { model, tokenizer } = loadModelDir(out);
   try {
     const context = encodePrompt(tokenizer, promptOf(args.values.start as string | undefined, tokenizer));
     const rng = new Rng((args.values.seed as number | undefined) ?? 1337);

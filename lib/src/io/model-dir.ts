@@ -39,6 +39,8 @@ export interface ModelDirConfig {
   files: Record<string, string>;
   /** What npm run train needs to resume. */
   training?: Record<string, unknown>;
+  /** The notes saveModelDir was given. */
+  meta?: Record<string, unknown>;
 }
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -149,13 +151,15 @@ export interface SaveModelDirOptions {
   optimizer?: AdamW;
   /** What the trainer needs to resume (JSON). */
   training?: Record<string, unknown>;
+  /** Notes of your own kept beside the model (JSON: steps trained, losses, ...), returned by loadModelDir as config.meta. */
+  meta?: Record<string, unknown>;
 }
 
 /** Saves a GPTLanguageModel and its vocabulary as a model directory (see the top of this file). */
 export async function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions = {}): Promise<void> {
   if (!(model instanceof GPTLanguageModel)) {
     const kind = (model as object)?.constructor?.name ?? typeof model;
-    throw new Error(`A model directory holds a GPTLanguageModel (gpt.py's model); got ${kind}. Train a "gpt" configuration (e.g. --config notebook-final) to save it.`);
+    throw new Error(`A model directory holds a GPTLanguageModel (gpt.py's model); got ${kind}, which it cannot hold. Nothing was written to ${dir}. Train a "gpt" configuration (e.g. --config notebook-final) to save it.`);
   }
   if (tokenizer.vocabSize !== model.vocabSize) {
     throw new Error(`The tokenizer has ${tokenizer.vocabSize} characters but the model's vocabSize is ${model.vocabSize}: save the tokenizer the model was trained with.`);
@@ -183,6 +187,7 @@ export async function saveModelDir(dir: string, model: GPTLanguageModel, tokeniz
     vocabulary: [...tokenizer.chars],
     files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256(bytes)])),
     ...(options.training ? { training: options.training } : {}),
+    ...(options.meta ? { meta: options.meta } : {}),
   };
   files[CONFIG_FILE] = Buffer.from(JSON.stringify(config, null, 1) + "\n");
   writeDirectory(dir, files);
