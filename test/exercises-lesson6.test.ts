@@ -117,17 +117,20 @@ test("6.3 own text: trained is right; untrained, a wrong vocabulary, short text 
     assert.equal(untrained.status, "wrong");
     assert.match(untrained.lines.join("\n"), /✗ loss on your text: .* — expected at least 0\.1 below the untrained model's/);
 
+    assert.ok(models.every((m) => m.parameters().every((p) => p.isDisposed)), "the check disposes the run's model");
+
     const run = await keep(0);
     const lowerCase = await ownTextVerdict(async () => ({ ...run, tokenizer: CharTokenizer.fromText(TEXT.toUpperCase()) }));
     assert.equal(lowerCase.status, "wrong");
     assert.match(lowerCase.lines.join("\n"), /✗ the tokenizer's vocabulary: got/);
 
-    const short = await ownTextVerdict(async () => ({ ...run, text: "To be, or not to be" }));
+    const other = await keep(0);
+    const short = await ownTextVerdict(async () => ({ ...other, text: "To be, or not to be" }));
     assert.match(short.lines[0], /✗ your text: 19 characters, expected at least 2000/);
 
     assert.equal((await ownTextVerdict(async () => todo("your text"))).status, "todo");
   } finally {
-    for (const m of models) m.dispose();
+    for (const m of models) m.dispose(); // already done by the checks; disposing twice is harmless
   }
   assert.equal(tf.memory().numTensors, before, "no tensor left behind");
 });

@@ -145,50 +145,58 @@ async function lossOn(model: GPTLanguageModel, ids: Int32Array, seed: number): P
 /**
  * The learner's own-text run: a text long enough to learn from, a tokenizer built from it (every character, sorted,
  * and back again), a GPT of that vocabulary that has learned something (its loss on the text clearly below the same
- * model untrained), and a sample written in the text's characters.
+ * model untrained), and a sample written in the text's characters. The run's model is disposed when the check is done.
  */
 export function ownTextVerdict(run: () => Promise<OwnTextRun>): Promise<Verdict> {
   return verdictAsync("Exercise 6.3 — a GPT on your own text", async () => {
-    const { text, tokenizer, model, sample } = await run();
-    const findings: Finding[] = [];
-    const length = typeof text === "string" ? Array.from(text).length : NaN;
-    findings.push(length >= OWN_TEXT_MIN_CHARS
-      ? { ok: true, line: `your text: ${length} characters — right` }
-      : { ok: false, line: `your text: ${typeof text === "string" ? `${length} characters` : `not a string (${typeof text})`}, expected at least ${OWN_TEXT_MIN_CHARS}` });
-    if (typeof text !== "string" || !(tokenizer instanceof CharTokenizer)) {
-      if (!(tokenizer instanceof CharTokenizer)) findings.push({ ok: false, line: "tokenizer: expected a CharTokenizer (CharTokenizer.fromText(text))" });
-      return findings;
-    }
-    findings.push(sameValue("the tokenizer's vocabulary", tokenizer.chars.join(""), CharTokenizer.fromText(text).chars.join("")));
-    const roundTrip = (() => { try { return tokenizer.decode(tokenizer.encode(text)) === text; } catch { return false; } })();
-    findings.push(sameValue("decode(encode(text)) gives the text back", roundTrip, true));
-    if (!(model instanceof GPTLanguageModel)) {
-      findings.push({ ok: false, line: "model: expected a GPTLanguageModel" });
-      return findings;
-    }
-    findings.push(sameValue("the model's vocabSize, against the tokenizer's", model.vocabSize, tokenizer.vocabSize));
-    if (findings.some((f) => !f.ok)) return findings;
-    const ids = Int32Array.from(tokenizer.encode(text));
-    const untrained = new GPTLanguageModel(model.config, new Rng(0));
+    const result = await run();
     try {
-      const before = await lossOn(untrained, ids, 1);
-      const after = await lossOn(model, ids, 1);
-      const learned = after <= before - 0.1;
-      findings.push({
-        ok: learned,
-        line: `loss on your text: ${after.toFixed(3)}; the same model untrained: ${before.toFixed(3)}; a uniform guess: ${Math.log(tokenizer.vocabSize).toFixed(3)}` +
-          (learned ? " — right, it has learned" : " — expected at least 0.1 below the untrained model's"),
-      });
+      return await judgeOwnText(result);
     } finally {
-      untrained.dispose();
+      if (result?.model instanceof Module) result.model.dispose(); // the learner's cell keeps no handle on it
     }
-    const outside = typeof sample === "string" ? Array.from(sample).filter((c) => !tokenizer.chars.includes(c)) : [];
-    findings.push(typeof sample === "string" && sample.length > 0 && outside.length === 0
-      ? { ok: true, line: `sample: ${Array.from(sample).length} characters, all from your text's vocabulary — right` }
-      : { ok: false, line: typeof sample !== "string" || sample.length === 0 ? "sample: expected a non-empty string (tokenizer.decode(await generate(...)))" : `sample: has characters outside the vocabulary: ${JSON.stringify(outside.slice(0, 5).join(""))}` });
-    return findings;
   }, "build the tokenizer with CharTokenizer.fromText(text), the model with new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, ... }, rng), " +
     "train it with train(...) on trainValSplit(tokenizer.encode(text)), and decode what generate returns.");
+}
+
+async function judgeOwnText({ text, tokenizer, model, sample }: OwnTextRun): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const length = typeof text === "string" ? Array.from(text).length : NaN;
+  findings.push(length >= OWN_TEXT_MIN_CHARS
+    ? { ok: true, line: `your text: ${length} characters — right` }
+    : { ok: false, line: `your text: ${typeof text === "string" ? `${length} characters` : `not a string (${typeof text})`}, expected at least ${OWN_TEXT_MIN_CHARS}` });
+  if (typeof text !== "string" || !(tokenizer instanceof CharTokenizer)) {
+    if (!(tokenizer instanceof CharTokenizer)) findings.push({ ok: false, line: "tokenizer: expected a CharTokenizer (CharTokenizer.fromText(text))" });
+    return findings;
+  }
+  findings.push(sameValue("the tokenizer's vocabulary", tokenizer.chars.join(""), CharTokenizer.fromText(text).chars.join("")));
+  const roundTrip = (() => { try { return tokenizer.decode(tokenizer.encode(text)) === text; } catch { return false; } })();
+  findings.push(sameValue("decode(encode(text)) gives the text back", roundTrip, true));
+  if (!(model instanceof GPTLanguageModel)) {
+    findings.push({ ok: false, line: "model: expected a GPTLanguageModel" });
+    return findings;
+  }
+  findings.push(sameValue("the model's vocabSize, against the tokenizer's", model.vocabSize, tokenizer.vocabSize));
+  if (findings.some((f) => !f.ok)) return findings;
+  const ids = Int32Array.from(tokenizer.encode(text));
+  const untrained = new GPTLanguageModel(model.config, new Rng(0));
+  try {
+    const before = await lossOn(untrained, ids, 1);
+    const after = await lossOn(model, ids, 1);
+    const learned = after <= before - 0.1;
+    findings.push({
+      ok: learned,
+      line: `loss on your text: ${after.toFixed(3)}; the same model untrained: ${before.toFixed(3)}; a uniform guess: ${Math.log(tokenizer.vocabSize).toFixed(3)}` +
+        (learned ? " — right, it has learned" : " — expected at least 0.1 below the untrained model's"),
+    });
+  } finally {
+    untrained.dispose();
+  }
+  const outside = typeof sample === "string" ? Array.from(sample).filter((c) => !tokenizer.chars.includes(c)) : [];
+  findings.push(typeof sample === "string" && sample.length > 0 && outside.length === 0
+    ? { ok: true, line: `sample: ${Array.from(sample).length} characters, all from your text's vocabulary — right` }
+    : { ok: false, line: typeof sample !== "string" || sample.length === 0 ? "sample: expected a non-empty string (tokenizer.decode(await generate(...)))" : `sample: has characters outside the vocabulary: ${JSON.stringify(outside.slice(0, 5).join(""))}` });
+  return findings;
 }
 
 export async function checkOwnText(run: () => Promise<OwnTextRun>): Promise<void> {
