@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CharTokenizer } from "../data/tokenizer";
+import { configNamed, gptConfigOf } from "../configs";
 import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
 import { Module } from "../nn/module";
 import { CausalSelfAttention, MultiHeadAttention } from "../nn/multi-head";
@@ -76,8 +77,8 @@ export function checkBatchedAttention(Learner: BatchedAttentionClass): void {
 
 /** The configurations 6.2 is checked on: gpt.py's, the lecture notebook's final model's, and a small odd one. */
 export const PARAMETER_COUNT_CONFIGS: { name: string; config: GPTConfig }[] = [
-  { name: "gpt.py", config: { vocabSize: 65, blockSize: 256, nEmbd: 384, nHead: 6, nLayer: 6 } },
-  { name: "the notebook's final model", config: { vocabSize: 65, blockSize: 32, nEmbd: 64, nHead: 4, nLayer: 4 } },
+  { name: "gpt.py", config: gptConfigOf(configNamed("gpt-py"), 65) },
+  { name: "the notebook's final model", config: gptConfigOf(configNamed("notebook-final"), 65) },
   { name: "vocab 10, block 5, C 12, 3 heads, 2 layers", config: { vocabSize: 10, blockSize: 5, nEmbd: 12, nHead: 3, nLayer: 2 } },
 ];
 
