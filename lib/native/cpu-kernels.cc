@@ -1,5 +1,5 @@
-// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update and a
-// column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
+// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update, seeded
+// dropout and a column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
 // nothing is copied. Built by lib/native/build.mjs into lib/native/prebuilt/<platform>-<arch>/cpu-kernels.node and
 // committed, so that installing the project needs no compiler. lib/src/engine/native-kernels.ts loads it and falls
 // back to the WebAssembly kernels when it cannot.
@@ -295,6 +295,66 @@ void SumRows(const float* x, float* out, long rows, long cols) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------------
+// Dropout: out[i] = keep(i) ? x[i] * scale : 0, where keep(i) is decided by a hash of (seed, i) alone: the mask does not
+// depend on how the work is split between threads, so a seed gives the same mask on every run and any thread count.
+// The hash is the GPU route's (lib/src/engine/webgpu.ts, lowbias32): u = (hash(hash(i + k1) ^ k2) >> 8) / 2^24, kept
+// when u >= p (in float32). The same seed draws the same mask on both routes.
+
+inline uint32_t Hash(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  return x ^ (x >> 16);
+}
+
+inline __m256i Hash8(__m256i x) {
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(int(0x846ca68bu)));
+  return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+struct Dropout {
+  const float* x;
+  float* out;
+  size_t n;
+  uint32_t k1, k2;
+  int32_t threshold;  // kept when (hash >> 8) >= threshold, i.e. ceil(p * 2^24): the same test as u >= p, exactly
+  float scale;        // 1 / (1 - p), rounded to float32
+
+  void Range(size_t begin, size_t end) const {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i k1v = _mm256_set1_epi32(int(k1)), k2v = _mm256_set1_epi32(int(k2));
+    const __m256i below = _mm256_set1_epi32(threshold - 1);
+    const __m256 scalev = _mm256_set1_ps(scale);
+    size_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+      __m256i h = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(int(uint32_t(i))), lanes), k1v);
+      h = _mm256_srli_epi32(Hash8(_mm256_xor_si256(Hash8(h), k2v)), 8);
+      const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(h, below));  // h < 2^24: a signed compare is exact
+      _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scalev), keep));
+    }
+    for (; i < end; i++) {
+      const int32_t h = int32_t(Hash(Hash(uint32_t(i) + k1) ^ k2) >> 8);
+      out[i] = h >= threshold ? x[i] * scale : 0.0f;
+    }
+  }
+
+  void Run() const {
+    constexpr size_t kChunk = 1 << 16;  // elements per task
+    const int tasks = int((n + kChunk - 1) / kChunk);
+    auto task = [&](int t) { Range(size_t(t) * kChunk, std::min(n, size_t(t + 1) * kChunk)); };
+    if (tasks <= 1) {
+      Range(0, n);
+    } else {
+      ThePool().Run(tasks, task);
+    }
+  }
+};
+
 #pragma GCC pop_options
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -394,6 +454,26 @@ napi_value SumRowsBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// dropout(x, out, p, seed): out = x with each element zeroed with probability p (seeded) and the rest scaled by 1/(1-p)
+napi_value DropoutBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "dropout takes 4 arguments")) return nullptr;
+  float *x, *out;
+  size_t lx, lo;
+  double p, seed;
+  if (!GetFloats(env, argv[0], &x, &lx) || !GetFloats(env, argv[1], &out, &lo) || !GetNumber(env, argv[2], &p) ||
+      !GetNumber(env, argv[3], &seed)) {
+    return nullptr;
+  }
+  if (lx != lo) return Throw(env, "dropout: x and out differ in length"), nullptr;
+  if (!(p >= 0 && p < 1)) return Throw(env, "dropout: p must be in [0, 1)"), nullptr;
+  const uint32_t s = uint32_t(int64_t(seed));
+  const float pf = float(p);
+  Dropout d{x, out, lx, Hash(s), Hash(s ^ 0x9e3779b9u), int32_t(std::ceil(double(pf) * 16777216.0)), float(1.0 / (1.0 - p))};
+  d.Run();
+  return nullptr;
+}
+
 napi_value ThreadsBinding(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, ThePool().threads(), &out);
@@ -409,7 +489,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "supported", value);
   if (!supported) return exports;  // the loader reads `supported` and falls back
   const std::pair<const char*, napi_callback> functions[] = {
-      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"threads", ThreadsBinding}};
+      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"dropout", DropoutBinding}, {"threads", ThreadsBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

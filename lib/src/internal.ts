@@ -12,4 +12,5 @@ export { TerminalBar, barText, isCI, type TerminalBarOptions, type TerminalStrea
 export { FAST_MODE_VAR } from "./notebook/fast-mode";
 export { inNotebook } from "./notebook/display";
 export { envFlag, envPositiveInt } from "./env";
+export { NATIVE_DROPOUT, nativeDropout } from "./engine/wasm-kernels";
 export { DROPOUT_KERNEL, dropoutMask, gpuDropout, vulkanProblem } from "./engine/webgpu";

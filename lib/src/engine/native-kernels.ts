@@ -1,6 +1,6 @@
 /**
  * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX2 and every core, a fused
- * AdamW update and a column sum (a bias gradient). They work on the wasm backend's tensors in place, through
+ * AdamW update, a column sum (a bias gradient) and dropout with its mask drawn natively (seeded). They work on the wasm backend's tensors in place, through
  * Float32Array views of its heap, and round as the WebAssembly kernels do: training gives the same numbers, faster.
  *
  * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
@@ -18,6 +18,11 @@ export interface NativeKernels {
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, scalars: Float32Array): void;
   /** out[c] = sum over r of x[r, c], for x (rows, cols). */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /**
+   * out = x with each element zeroed with probability p and the rest scaled by 1/(1−p); element i's fate is a hash of
+   * (seed, i), the GPU route's (webgpu.ts, dropoutMask): the same seed, the same mask, on any thread count.
+   */
+  dropout(x: Float32Array, out: Float32Array, p: number, seed: number): void;
   /** Threads the matmul runs on (GPT_THREADS, default: the cores this process may use). */
   threads(): number;
 }
