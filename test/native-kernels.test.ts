@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
-import { dropoutMask, nativeDropout, nativeKernels, withNativeKernels } from "@build-gpt/lib/internal";
+import { dropoutMask, nativeDropout, nativeKernels, withNativeIsa, withNativeKernels, type NativeIsa } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -191,4 +191,85 @@ test("dropout is reproducible: the same seed gives the same masks and losses on 
   assert.deepEqual(one.losses, two.losses);
   assert.equal(one.checksum, two.checksum);
   assert.ok(one.losses.every((l) => Number.isFinite(l) && l > 3 && l < 5), `losses ${one.losses}`);
+});
+
+/**
+ * The WebAssembly route's matmul, in JavaScript: each product rounded to float32, then added, in order of k. The
+ * native kernels (both instruction sets) must give exactly this.
+ */
+function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: boolean, transB: boolean): Float32Array {
+  const batch = Math.max(batchA, batchB);
+  const c = new Float32Array(batch * M * N);
+  for (let s = 0; s < batch; s++) {
+    const ao = batchA === 1 ? 0 : s * M * K;
+    const bo = batchB === 1 ? 0 : s * K * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const x = a[ao + (transA ? k * M + i : i * K + k)];
+          const y = b[bo + (transB ? j * K + k : k * N + j)];
+          sum = Math.fround(sum + Math.fround(x * y));
+        }
+        c[s * M * N + i * N + j] = sum;
+      }
+    }
+  }
+  return c;
+}
+
+const isas: NativeIsa[] = nativeKernels()?.avx512 ? ["avx512", "avx2"] : ["avx2"];
+
+test(`the matmul's instruction sets (${isas.join(", ")}) give the WebAssembly route's products bit for bit`, { skip }, () => {
+  const rng = new Rng(21);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+  // Shapes around the tiles (6 x 16 for AVX2, 12 x 32 for AVX-512), batched, shared, transposed, and large enough to
+  // be split across threads.
+  const shapes = [
+    [1, 1, 1, 1, 1], [1, 1, 7, 5, 3], [1, 1, 13, 17, 33], [4, 4, 12, 32, 32], [3, 1, 25, 64, 31], [1, 3, 11, 9, 65],
+    [8, 8, 32, 16, 32], [1, 1, 96, 64, 200], [2, 2, 130, 70, 47],
+  ];
+  let cases = 0;
+  for (const [batchA, batchB, M, K, N] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = random(batchA * M * K);
+        const b = random(batchB * K * N);
+        const expected = referenceMatMul(a, b, batchA, batchB, M, K, N, transA, transB);
+        for (const isa of isas) {
+          const c = new Float32Array(expected.length).fill(NaN);
+          withNativeIsa(isa, () => {
+            assert.equal(nativeKernels()!.isa(), isa === "avx512" ? "AVX-512" : "AVX2");
+            nativeKernels()!.matmul(a, b, c, batchA, batchB, M, K, N, Number(transA), Number(transB));
+          });
+          const bad = c.findIndex((v, i) => v !== expected[i]);
+          assert.equal(bad, -1, `${isa}, (${batchA}|${batchB}, ${M}, ${K}, ${N}) transA ${transA} transB ${transB}: element ${bad} is ${c[bad]}, expected ${expected[bad]}`);
+          cases++;
+        }
+      }
+    }
+  }
+  assert.equal(cases, shapes.length * 4 * isas.length);
+});
+
+test("50 seeded steps of model A give the same losses with the matmul on AVX-512 and on AVX2", { skip: skip || (nativeKernels()!.avx512 ? false : "this CPU has no AVX-512") }, async () => {
+  const fast = await withNativeIsa("avx512", () => trajectory(true, 50));
+  const older = await withNativeIsa("avx2", () => trajectory(true, 50));
+  assert.deepEqual(fast.losses, older.losses);
+});
+
+test("the backend line names the instruction set; GPT_NATIVE_ISA=avx2 forces the older path, a typo is an error", { skip }, () => {
+  const script = `require("@build-gpt/lib").initBackend().then((info) => console.log(info.description), (e) => { console.log("error: " + e.message); });`;
+  const line = (isa?: string) => {
+    const env = { ...process.env };
+    if (isa === undefined) delete env.GPT_NATIVE_ISA;
+    else env.GPT_NATIVE_ISA = isa;
+    const run = spawnSync(process.execPath, ["-e", script], { env, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  };
+  const best = nativeKernels()!.avx512 ? "AVX-512" : "AVX2";
+  assert.match(line(), new RegExp(`native CPU kernels \\(${best}, \\d+ threads`));
+  assert.match(line("avx2"), /native CPU kernels \(AVX2, \d+ threads/);
+  assert.match(line("sse9"), /error: GPT_NATIVE_ISA="sse9" is not an instruction set: use avx2, avx512 or auto/);
 });
