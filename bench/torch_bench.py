@@ -72,6 +72,8 @@ def time_training(spec, m):
     step_model = torch.compile(model) if spec.get("compile") else model
     B, T = m["batchSize"], c["blockSize"]
     warmup = 1 if m.get("steps") and m["steps"] < 10 else spec["warmup"]
+    if spec.get("compile"):
+        warmup = max(warmup, 2)  # the first steps compile (and may recompile once): not timed
     times = []
     for i in range(warmup + m["steps"]):
         x = torch.randint(spec["vocabSize"], (B, T))
