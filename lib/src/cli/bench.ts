@@ -262,6 +262,11 @@ async function main() {
     const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
     console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
       `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);
+    if (avx2) {
+      const c = (await withNativeIsa("avx2", () => seededRun(train, vocab, 50))).losses;
+      const same = c.every((l, i) => l === a[i]);
+      console.log(`maths check, AVX-512 against AVX2: the 50 losses are ${same ? "the same, bit for bit" : "NOT the same"}`);
+    }
   }
   const leak = await seededRun(train, vocab, leakSteps);
   console.log(`tensors after step 10: ${leak.tensorsAt10}; after step ${leakSteps}: ${leak.tensorsAtEnd} ` +
