@@ -1,5 +1,7 @@
 """The benchmark's PyTorch side: the same GPT as lib/src/models/gpt.ts (gpt.py's model with nanoGPT's batched
-attention), timed the same way. Reads a JSON spec on stdin, prints JSON results on stdout. Run by `npm run bench`."""
+attention), timed the same way. Reads a JSON spec on stdin, prints JSON results on stdout. Run by `npm run bench`, once
+per PyTorch it finds (Debian's python3-torch; a PyTorch 2.x in .venv-bench, from `npm run setup:bench`), eagerly and,
+where the spec asks ("compile": true, PyTorch 2.x), with torch.compile."""
 import json
 import os
 import sys
@@ -66,14 +68,18 @@ def time_training(spec, m):
     c = m["config"]
     model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=m["learningRate"])
+    # torch.compile traces and compiles forward and backward on the first (warm-up) step, which is not timed.
+    step_model = torch.compile(model) if spec.get("compile") else model
     B, T = m["batchSize"], c["blockSize"]
     warmup = 1 if m.get("steps") and m["steps"] < 10 else spec["warmup"]
+    if spec.get("compile"):
+        warmup = max(warmup, 2)  # the first steps compile (and may recompile once): not timed
     times = []
     for i in range(warmup + m["steps"]):
         x = torch.randint(spec["vocabSize"], (B, T))
         y = torch.randint(spec["vocabSize"], (B, T))
         t0 = time.perf_counter()
-        _, loss = model(x, y)
+        _, loss = step_model(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -98,6 +104,8 @@ def time_generation(spec, m):
 
 
 def blas_name():
+    if not torch.__file__.startswith("/usr/"):  # a wheel: its own bundled MKL / oneDNN
+        return "bundled (" + ", ".join(n for n, ok in (("MKL", torch.backends.mkl.is_available()), ("oneDNN", torch.backends.mkldnn.is_available())) if ok) + ")"
     # Debian's torch is built against the "generic" system BLAS: say which library the libblas.so.3 alternative picks.
     try:
         lib = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
@@ -106,17 +114,28 @@ def blas_name():
         return "unknown"
 
 
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (taskset, containers)
+    except AttributeError:
+        return os.cpu_count()
+
+
 def main():
     spec = json.load(sys.stdin)
+    if spec.get("compile") and not hasattr(torch, "compile"):
+        sys.exit(f"torch.compile needs PyTorch 2.x; this is {torch.__version__}")
     torch.manual_seed(1337)
-    torch.set_num_threads(os.cpu_count())  # PyTorch at its best on this machine: all cores
+    torch.set_num_threads(cores())  # PyTorch at its best on this machine: all cores
     models = {m["name"]: time_training(spec, m) for m in spec["models"]}
     result = {
         "torch": torch.__version__,
+        "mode": "torch.compile" if spec.get("compile") else "eager",
         "blas": blas_name(),
         "threads": torch.get_num_threads(),
         "models": models,
-        "generationCharsPerSec": time_generation(spec, spec["models"][0]),
+        # Generation grows the input a token at a time (a new shape each step): timed eagerly only.
+        "generationCharsPerSec": None if spec.get("compile") else time_generation(spec, spec["models"][0]),
     }
     json.dump(result, sys.stdout)
 

@@ -5,9 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
-import { nativeKernels, withNativeKernels } from "@build-gpt/lib/internal";
+import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
+import { dropoutMask, nativeDropout, nativeKernels, withNativeIsa, withNativeKernels, type NativeIsa } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -82,4 +83,193 @@ test("without the native kernels (GPT_NATIVE=0) the backend line says so in one 
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /Backend: wasm .*native CPU kernels off \(GPT_NATIVE=0\)/);
   assert.match(run.stdout, /^undefined$/m);
+});
+
+/** Native dropout of a tensor of ones: the mask itself (0 or 1/(1−p)). */
+function nativeMask(size: number, p: number, seed: number): Float32Array {
+  return tf.tidy(() => nativeDropout(tf.ones([size]), p, seed)!.dataSync() as Float32Array);
+}
+
+test("native dropout draws the GPU route's mask bit for bit, for any size and seed", { skip }, async () => {
+  await backend("wasm");
+  // Sizes below and above one task (65536 elements), and not multiples of the 8-wide vectors.
+  for (const [size, p, seed] of [[1, 0.5, 0], [13, 0.2, 7], [1000, 0.1, 2 ** 31 - 1], [200_003, 0.2, 1337], [70_000, 0.9, 42]]) {
+    assert.deepEqual(nativeMask(size, p, seed), dropoutMask(size, p, seed), `size ${size}, p ${p}, seed ${seed}`);
+  }
+  const x = tf.randomNormal([3, 50, 7], 0, 1, "float32", 5);
+  const y = nativeDropout(x, 0.3, 99)!;
+  const mask = dropoutMask(x.size, 0.3, 99);
+  const xs = x.dataSync();
+  assert.deepEqual(Array.from(y.dataSync()), Array.from(xs, (v, i) => (mask[i] === 0 ? 0 : Math.fround(v * mask[i]))));
+  assert.deepEqual(y.shape, x.shape);
+  tf.dispose([x, y]);
+});
+
+test("native dropout's mask: keeps 1 − p of the elements, everywhere, a different mask for each seed", { skip }, async () => {
+  await backend("wasm");
+  const n = 1 << 20;
+  for (const p of [0.1, 0.2, 0.5]) {
+    const scale = Math.fround(1 / (1 - p));
+    const a = nativeMask(n, p, 1);
+    const b = nativeMask(n, p, 2);
+    assert.ok(a.every((v) => v === 0 || v === scale), "every element is 0 or 1/(1-p)");
+    // The kept fraction, over all and in each of 16 blocks, within 5 standard deviations of 1 − p.
+    const blocks = 16;
+    for (let k = 0; k <= blocks; k++) {
+      const part = k === blocks ? a : a.subarray((k * n) / blocks, ((k + 1) * n) / blocks);
+      const kept = part.reduce((s, v) => s + (v !== 0 ? 1 : 0), 0) / part.length;
+      const sigma = Math.sqrt((p * (1 - p)) / part.length);
+      assert.ok(Math.abs(kept - (1 - p)) < 5 * sigma, `p ${p}: kept ${kept} of block ${k}`);
+    }
+    // Two seeds agree on an element as often as independent draws would: p² + (1 − p)².
+    const agree = a.reduce((s, v, i) => s + ((v === 0) === (b[i] === 0) ? 1 : 0), 0) / n;
+    const expected = p * p + (1 - p) * (1 - p);
+    assert.ok(Math.abs(agree - expected) < 5 * Math.sqrt((expected * (1 - expected)) / n), `p ${p}: seeds 1 and 2 agree on ${agree}`);
+    // Neighbours are independent: the mask does not repeat with a shift of one.
+    const pairs = a.reduce((s, v, i) => s + (i > 0 && v !== 0 && a[i - 1] !== 0 ? 1 : 0), 0) / (n - 1);
+    assert.ok(Math.abs(pairs - (1 - p) ** 2) < 0.005, `p ${p}: kept pairs ${pairs}`);
+  }
+});
+
+test("native dropout's gradient is its mask; the Dropout layer runs it, and the WebAssembly route is unchanged without it", { skip }, async () => {
+  await backend("wasm");
+  const x = tf.randomNormal([4, 33], 0, 1, "float32", 3);
+  const grad = tf.grad((t: tf.Tensor) => nativeDropout(t, 0.25, 11)!.sum())(x);
+  assert.deepEqual(grad.dataSync(), dropoutMask(x.size, 0.25, 11));
+  // The layer: its seed comes from initWeights' rng (one seed() for its stream, then one per call).
+  const layer = new Dropout(0.25).initWeights(new Rng(8));
+  const seed = new Rng(new Rng(8).seed()).seed();
+  const native = layer.forward(x);
+  assert.deepEqual(native.dataSync(), nativeDropout(x, 0.25, seed)!.dataSync());
+  const off = withNativeKernels(false, () => {
+    const again = new Dropout(0.25).initWeights(new Rng(8));
+    return again.forward(x);
+  });
+  const reference = tf.dropout(x, 0.25, undefined, seed); // the route before: tf.dropout, the same seed
+  assert.deepEqual(off.dataSync(), reference.dataSync());
+  assert.equal(withNativeKernels(false, () => nativeDropout(x, 0.25, seed)), undefined);
+  tf.dispose([x, grad, native, off, reference]);
+});
+
+/** In a fresh process with GPT_THREADS=threads: 8 seeded steps of a small model with dropout 0.2, and a large mask's checksum. */
+function seededRunIn(threads: number): { status: string; losses: number[]; checksum: number } {
+  const script = `
+    const tf = require("@tensorflow/tfjs");
+    const L = require("@build-gpt/lib");
+    const I = require("@build-gpt/lib/internal");
+    (async () => {
+      await L.initBackend("wasm");
+      const text = await L.loadTinyShakespeare();
+      const tok = L.CharTokenizer.fromText(text);
+      const { train } = L.trainValSplit(tok.encode(text));
+      const rng = new L.Rng(1337);
+      const model = new L.GPTLanguageModel({ vocabSize: tok.vocabSize, nEmbd: 32, nHead: 4, nLayer: 2, blockSize: 16, dropout: 0.2, attention: "batched" }, rng);
+      const opt = new L.AdamW(model.parameters(), { lr: 1e-3 });
+      const losses = [];
+      for (let i = 0; i < 8; i++) {
+        const { x, y } = L.getBatch(train, 8, 16, rng);
+        losses.push(await L.trainStep(model, opt, x, y));
+        tf.dispose([x, y]);
+      }
+      const mask = tf.tidy(() => I.nativeDropout(tf.ones([1 << 19]), 0.2, 77).dataSync());
+      let checksum = 0;
+      mask.forEach((v, i) => { if (v !== 0) checksum = (checksum * 31 + i) % 1000000007; });
+      console.log(JSON.stringify({ status: I.nativeKernelsStatus(), losses, checksum }));
+    })();`;
+  const run = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, GPT_THREADS: String(threads) }, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout.trim().split("\n").pop()!);
+}
+
+test("dropout is reproducible: the same seed gives the same masks and losses on every run and any thread count", { skip }, () => {
+  const one = seededRunIn(1);
+  const two = seededRunIn(2);
+  const twoAgain = seededRunIn(2);
+  assert.match(one.status, /1 threads/);
+  assert.match(two.status, new RegExp(`${Math.min(2, availableParallelism())} threads`)); // 1 on a one-core machine
+  assert.deepEqual(two, twoAgain);
+  assert.deepEqual(one.losses, two.losses);
+  assert.equal(one.checksum, two.checksum);
+  assert.ok(one.losses.every((l) => Number.isFinite(l) && l > 3 && l < 5), `losses ${one.losses}`);
+});
+
+/**
+ * The WebAssembly route's matmul, in JavaScript: each product rounded to float32, then added, in order of k. The
+ * native kernels (both instruction sets) must give exactly this.
+ */
+function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: boolean, transB: boolean): Float32Array {
+  const batch = Math.max(batchA, batchB);
+  const c = new Float32Array(batch * M * N);
+  for (let s = 0; s < batch; s++) {
+    const ao = batchA === 1 ? 0 : s * M * K;
+    const bo = batchB === 1 ? 0 : s * K * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const x = a[ao + (transA ? k * M + i : i * K + k)];
+          const y = b[bo + (transB ? j * K + k : k * N + j)];
+          sum = Math.fround(sum + Math.fround(x * y));
+        }
+        c[s * M * N + i * N + j] = sum;
+      }
+    }
+  }
+  return c;
+}
+
+const isas: NativeIsa[] = nativeKernels()?.avx512 ? ["avx512", "avx2"] : ["avx2"];
+
+test(`the matmul's instruction sets (${isas.join(", ")}) give the WebAssembly route's products bit for bit`, { skip }, () => {
+  const rng = new Rng(21);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+  // Shapes around the tiles (6 x 16 for AVX2, 12 x 32 for AVX-512), batched, shared, transposed, and large enough to
+  // be split across threads.
+  const shapes = [
+    [1, 1, 1, 1, 1], [1, 1, 7, 5, 3], [1, 1, 13, 17, 33], [4, 4, 12, 32, 32], [3, 1, 25, 64, 31], [1, 3, 11, 9, 65],
+    [8, 8, 32, 16, 32], [1, 1, 96, 64, 200], [2, 2, 130, 70, 47],
+  ];
+  let cases = 0;
+  for (const [batchA, batchB, M, K, N] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = random(batchA * M * K);
+        const b = random(batchB * K * N);
+        const expected = referenceMatMul(a, b, batchA, batchB, M, K, N, transA, transB);
+        for (const isa of isas) {
+          const c = new Float32Array(expected.length).fill(NaN);
+          withNativeIsa(isa, () => {
+            assert.equal(nativeKernels()!.isa(), isa === "avx512" ? "AVX-512" : "AVX2");
+            nativeKernels()!.matmul(a, b, c, batchA, batchB, M, K, N, Number(transA), Number(transB));
+          });
+          const bad = c.findIndex((v, i) => v !== expected[i]);
+          assert.equal(bad, -1, `${isa}, (${batchA}|${batchB}, ${M}, ${K}, ${N}) transA ${transA} transB ${transB}: element ${bad} is ${c[bad]}, expected ${expected[bad]}`);
+          cases++;
+        }
+      }
+    }
+  }
+  assert.equal(cases, shapes.length * 4 * isas.length);
+});
+
+test("50 seeded steps of model A give the same losses with the matmul on AVX-512 and on AVX2", { skip: skip || (nativeKernels()!.avx512 ? false : "this CPU has no AVX-512") }, async () => {
+  const fast = await withNativeIsa("avx512", () => trajectory(true, 50));
+  const older = await withNativeIsa("avx2", () => trajectory(true, 50));
+  assert.deepEqual(fast.losses, older.losses);
+});
+
+test("the backend line names the instruction set; GPT_NATIVE_ISA=avx2 forces the older path, a typo is an error", { skip }, () => {
+  const script = `require("@build-gpt/lib").initBackend().then((info) => console.log(info.description), (e) => { console.log("error: " + e.message); });`;
+  const line = (isa?: string) => {
+    const env = { ...process.env };
+    if (isa === undefined) delete env.GPT_NATIVE_ISA;
+    else env.GPT_NATIVE_ISA = isa;
+    const run = spawnSync(process.execPath, ["-e", script], { env, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  };
+  const best = nativeKernels()!.avx512 ? "AVX-512" : "AVX2";
+  assert.match(line(), new RegExp(`native CPU kernels \\(${best}, \\d+ threads`));
+  assert.match(line("avx2"), /native CPU kernels \(AVX2, \d+ threads/);
+  assert.match(line("sse9"), /error: GPT_NATIVE_ISA="sse9" is not an instruction set: use avx2, avx512 or auto/);
 });

@@ -398,7 +398,7 @@ test("GPT_NATIVE=false or no switches the native kernels off; a typo is refused"
 
 test("GPT_THREADS above the cores available is capped, and the backend line says so", { skip: skipNative }, () => {
   const cores = availableParallelism();
-  assert.match(backendLine({ GPT_THREADS: "1000" }), new RegExp(`native CPU kernels \\(AVX2, ${cores} threads; GPT_THREADS=1000 capped at the ${cores} cores available\\)`));
+  assert.match(backendLine({ GPT_THREADS: "1000" }), new RegExp(`native CPU kernels \\((AVX2|AVX-512), ${cores} threads; GPT_THREADS=1000 capped at the ${cores} cores available\\)`));
   assert.match(backendLine({ GPT_THREADS: "many" }), /error: GPT_THREADS="many" must be a positive integer/);
 });
 

@@ -1,5 +1,5 @@
-// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update and a
-// column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
+// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update, seeded
+// dropout and a column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
 // nothing is copied. Built by lib/native/build.mjs into lib/native/prebuilt/<platform>-<arch>/cpu-kernels.node and
 // committed, so that installing the project needs no compiler. lib/src/engine/native-kernels.ts loads it and falls
 // back to the WebAssembly kernels when it cannot.
@@ -192,12 +192,72 @@ using MicroKernelFn = void (*)(int, const float*, long, long, const float*, floa
 constexpr MicroKernelFn kMicroKernels[kRows + 1] = {nullptr,          MicroKernel<1>, MicroKernel<2>, MicroKernel<3>,
                                                     MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
 
-// A per-thread, 32-byte aligned scratch panel of K x 16 floats.
-float* Panel(int K) {
+// The same micro-kernel for AVX-512: R <= 12 rows x 32 columns in registers (24 of the 32 zmm registers), products
+// rounded and added in order of k as above, so its results are bit for bit the AVX2 kernel's (and WebAssembly's).
+// Compiled for AVX-512 alone and called only where the CPU has it (chosen at load time, see ChooseIsa).
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl")
+
+constexpr int kCols512 = 32;
+constexpr int kRows512 = 12;
+
+template <int R>
+void MicroKernel512(int K, const float* a, long rowStride, long colStride, const float* panel, float* c, long ldc, int cols) {
+  __m512 lo[R], hi[R];
+  for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm512_setzero_ps();
+  for (int k = 0; k < K; k++) {
+    const __m512 b0 = _mm512_load_ps(panel + k * kCols512);
+    const __m512 b1 = _mm512_load_ps(panel + k * kCols512 + 16);
+    const float* ak = a + k * colStride;
+    for (int r = 0; r < R; r++) {
+      const __m512 x = _mm512_set1_ps(ak[r * rowStride]);
+      lo[r] = _mm512_add_ps(lo[r], _mm512_mul_ps(x, b0));
+      hi[r] = _mm512_add_ps(hi[r], _mm512_mul_ps(x, b1));
+    }
+  }
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols > 16 ? __mmask16((1u << (cols - 16)) - 1) : __mmask16(0);
+  for (int r = 0; r < R; r++) {
+    _mm512_mask_storeu_ps(c + r * ldc, m0, lo[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, hi[r]);
+  }
+}
+
+constexpr MicroKernelFn kMicroKernels512[kRows512 + 1] = {
+    nullptr,           MicroKernel512<1>, MicroKernel512<2>, MicroKernel512<3>,  MicroKernel512<4>,  MicroKernel512<5>, MicroKernel512<6>,
+    MicroKernel512<7>, MicroKernel512<8>, MicroKernel512<9>, MicroKernel512<10>, MicroKernel512<11>, MicroKernel512<12>};
+
+#pragma GCC pop_options
+
+// The instruction set the matmul runs on: its micro-kernels and their tile (rows x columns).
+struct Isa {
+  const char* name;
+  int cols, rows;
+  const MicroKernelFn* kernels;
+};
+constexpr Isa kAvx2{"AVX2", kCols, kRows, kMicroKernels};
+constexpr Isa kAvx512{"AVX-512", kCols512, kRows512, kMicroKernels512};
+
+bool HasAvx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+// AVX-512 where the CPU (and OS) has it, unless GPT_NATIVE_ISA=avx2 asks for the older path; set again by setIsa().
+std::atomic<const Isa*> g_isa{nullptr};
+
+const Isa* ChooseIsa() {
+  const char* env = std::getenv("GPT_NATIVE_ISA");
+  const bool avx2Asked = env != nullptr && (std::strcmp(env, "avx2") == 0 || std::strcmp(env, "AVX2") == 0);
+  return HasAvx512() && !avx2Asked ? &kAvx512 : &kAvx2;
+}
+
+// A per-thread, 64-byte aligned scratch panel of K x `cols` floats.
+float* Panel(int K, int cols) {
   thread_local std::vector<float> storage;
-  const size_t need = size_t(K) * kCols + 8;
+  const size_t need = size_t(K) * cols + 16;
   if (storage.size() < need) storage.resize(need);
-  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 31) & ~uintptr_t(31));
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t(63));
 }
 
 struct MatMul {
@@ -207,52 +267,55 @@ struct MatMul {
   int batch, M, K, N;
   bool transA, transB;
   long strideA, strideB;  // elements between batch slices (0: shared)
+  const Isa* isa;
 
-  // Columns j0 .. j0+15 of B's slice, as a (K, 16) panel padded with zeros.
+  // Columns j0 .. j0+cols-1 of B's slice, as a (K, cols) panel padded with zeros (cols: the ISA's tile width).
   void Pack(const float* bs, int j0, float* panel) const {
-    const int cols = std::min(kCols, N - j0);
+    const int width = isa->cols;
+    const int cols = std::min(width, N - j0);
     for (int k = 0; k < K; k++) {
-      float* row = panel + k * kCols;
+      float* row = panel + k * width;
       if (transB) {
         for (int j = 0; j < cols; j++) row[j] = bs[long(j0 + j) * K + k];
       } else {
         std::copy(bs + long(k) * N + j0, bs + long(k) * N + j0 + cols, row);
       }
-      std::fill(row + cols, row + kCols, 0.0f);
+      std::fill(row + cols, row + width, 0.0f);
     }
   }
 
-  // Rows [i0, i1) of C's slice `s`, columns j0 .. j0+15.
+  // Rows [i0, i1) of C's slice `s`, columns j0 .. j0+width-1.
   void Tile(int s, int j0, int i0, int i1) const {
     const float* as = a + s * strideA;
     float* cs = c + long(s) * M * N;
-    float* panel = Panel(K);
+    float* panel = Panel(K, isa->cols);
     Pack(b + s * strideB, j0, panel);
     const long rowStride = transA ? 1 : K;
     const long colStride = transA ? M : 1;
-    const int cols = std::min(kCols, N - j0);
-    for (int i = i0; i < i1; i += kRows) {
-      const int rows = std::min(kRows, i1 - i);
-      kMicroKernels[rows](K, as + i * rowStride, rowStride, colStride, panel, cs + long(i) * N + j0, N, cols);
+    const int cols = std::min(isa->cols, N - j0);
+    for (int i = i0; i < i1; i += isa->rows) {
+      const int rows = std::min(isa->rows, i1 - i);
+      isa->kernels[rows](K, as + i * rowStride, rowStride, colStride, panel, cs + long(i) * N + j0, N, cols);
     }
   }
 
   void Run() const {
     Pool& pool = ThePool();
-    const int colPanels = (N + kCols - 1) / kCols;
+    const int width = isa->cols, height = isa->rows;
+    const int colPanels = (N + width - 1) / width;
     const double macs = double(batch) * M * K * N;
     const int threads = macs < 32768 ? 1 : pool.threads();
     // Enough tasks to keep every thread busy: split rows when slices x column panels are too few.
     const int coarse = batch * colPanels;
     int rowBlocks = 1;
-    if (threads > 1 && coarse < 4 * threads) rowBlocks = std::min((4 * threads + coarse - 1) / coarse, (M + kRows - 1) / kRows);
-    const int rowsPerBlock = ((M + rowBlocks - 1) / rowBlocks + kRows - 1) / kRows * kRows;
+    if (threads > 1 && coarse < 4 * threads) rowBlocks = std::min((4 * threads + coarse - 1) / coarse, (M + height - 1) / height);
+    const int rowsPerBlock = ((M + rowBlocks - 1) / rowBlocks + height - 1) / height * height;
     rowBlocks = (M + rowsPerBlock - 1) / rowsPerBlock;
     auto task = [&](int t) {
       const int rb = t % rowBlocks;
       const int jp = (t / rowBlocks) % colPanels;
       const int s = t / (rowBlocks * colPanels);
-      Tile(s, jp * kCols, rb * rowsPerBlock, std::min(M, (rb + 1) * rowsPerBlock));
+      Tile(s, jp * width, rb * rowsPerBlock, std::min(M, (rb + 1) * rowsPerBlock));
     };
     const int tasks = coarse * rowBlocks;
     if (threads == 1) {
@@ -294,6 +357,66 @@ void SumRows(const float* x, float* out, long rows, long cols) {
     for (long c = 0; c < cols; c++) out[c] += row[c];
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dropout: out[i] = keep(i) ? x[i] * scale : 0, where keep(i) is decided by a hash of (seed, i) alone: the mask does not
+// depend on how the work is split between threads, so a seed gives the same mask on every run and any thread count.
+// The hash is the GPU route's (lib/src/engine/webgpu.ts, lowbias32): u = (hash(hash(i + k1) ^ k2) >> 8) / 2^24, kept
+// when u >= p (in float32). The same seed draws the same mask on both routes.
+
+inline uint32_t Hash(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  return x ^ (x >> 16);
+}
+
+inline __m256i Hash8(__m256i x) {
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(int(0x846ca68bu)));
+  return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+struct Dropout {
+  const float* x;
+  float* out;
+  size_t n;
+  uint32_t k1, k2;
+  int32_t threshold;  // kept when (hash >> 8) >= threshold, i.e. ceil(p * 2^24): the same test as u >= p, exactly
+  float scale;        // 1 / (1 - p), rounded to float32
+
+  void Range(size_t begin, size_t end) const {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i k1v = _mm256_set1_epi32(int(k1)), k2v = _mm256_set1_epi32(int(k2));
+    const __m256i below = _mm256_set1_epi32(threshold - 1);
+    const __m256 scalev = _mm256_set1_ps(scale);
+    size_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+      __m256i h = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(int(uint32_t(i))), lanes), k1v);
+      h = _mm256_srli_epi32(Hash8(_mm256_xor_si256(Hash8(h), k2v)), 8);
+      const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(h, below));  // h < 2^24: a signed compare is exact
+      _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scalev), keep));
+    }
+    for (; i < end; i++) {
+      const int32_t h = int32_t(Hash(Hash(uint32_t(i) + k1) ^ k2) >> 8);
+      out[i] = h >= threshold ? x[i] * scale : 0.0f;
+    }
+  }
+
+  void Run() const {
+    constexpr size_t kChunk = 1 << 16;  // elements per task
+    const int tasks = int((n + kChunk - 1) / kChunk);
+    auto task = [&](int t) { Range(size_t(t) * kChunk, std::min(n, size_t(t + 1) * kChunk)); };
+    if (tasks <= 1) {
+      Range(0, n);
+    } else {
+      ThePool().Run(tasks, task);
+    }
+  }
+};
 
 #pragma GCC pop_options
 
@@ -349,7 +472,8 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
   if (size_t(batchA * M * K) != la || size_t(batchB * K * N) != lb || size_t(batch * M * N) != lc) {
     return Throw(env, "matmul: array lengths do not match the shapes"), nullptr;
   }
-  MatMul mm{a, b, c, int(batch), int(M), int(K), int(N), transA, transB, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N};
+  MatMul mm{a, b, c, int(batch), int(M), int(K), int(N), transA, transB, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N,
+             g_isa.load()};
   if (batchB == 1 && batchA > 1 && !transA) {  // a shared right operand: the slices of A are just more rows
     mm.M = int(batchA * M);
     mm.batch = 1;
@@ -394,6 +518,51 @@ napi_value SumRowsBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// dropout(x, out, p, seed): out = x with each element zeroed with probability p (seeded) and the rest scaled by 1/(1-p)
+napi_value DropoutBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "dropout takes 4 arguments")) return nullptr;
+  float *x, *out;
+  size_t lx, lo;
+  double p, seed;
+  if (!GetFloats(env, argv[0], &x, &lx) || !GetFloats(env, argv[1], &out, &lo) || !GetNumber(env, argv[2], &p) ||
+      !GetNumber(env, argv[3], &seed)) {
+    return nullptr;
+  }
+  if (lx != lo) return Throw(env, "dropout: x and out differ in length"), nullptr;
+  if (!(p >= 0 && p < 1)) return Throw(env, "dropout: p must be in [0, 1)"), nullptr;
+  const uint32_t s = uint32_t(int64_t(seed));
+  const float pf = float(p);
+  Dropout d{x, out, lx, Hash(s), Hash(s ^ 0x9e3779b9u), int32_t(std::ceil(double(pf) * 16777216.0)), float(1.0 / (1.0 - p))};
+  d.Run();
+  return nullptr;
+}
+
+// isa(): the instruction set the matmul runs on ("AVX-512" or "AVX2"); isa(name): switches to "avx512" or "avx2"
+// (for the tests and the benchmark: both paths in one process) and returns the previous one.
+napi_value IsaBinding(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const Isa* previous = g_isa.load();
+  if (argc >= 1) {
+    char name[16] = {0};
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &length) != napi_ok) return Throw(env, "isa: expected a string"), nullptr;
+    if (std::strcmp(name, "avx2") == 0) {
+      g_isa.store(&kAvx2);
+    } else if (std::strcmp(name, "avx512") == 0) {
+      if (!HasAvx512()) return Throw(env, "isa: this CPU has no AVX-512"), nullptr;
+      g_isa.store(&kAvx512);
+    } else {
+      return Throw(env, "isa: expected \"avx2\" or \"avx512\""), nullptr;
+    }
+  }
+  napi_value out;
+  napi_create_string_utf8(env, previous->name, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 napi_value ThreadsBinding(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, ThePool().threads(), &out);
@@ -408,8 +577,11 @@ NAPI_MODULE_INIT() {
   napi_get_boolean(env, supported, &value);
   napi_set_named_property(env, exports, "supported", value);
   if (!supported) return exports;  // the loader reads `supported` and falls back
+  g_isa.store(ChooseIsa());
+  napi_get_boolean(env, HasAvx512(), &value);
+  napi_set_named_property(env, exports, "avx512", value);
   const std::pair<const char*, napi_callback> functions[] = {
-      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"threads", ThreadsBinding}};
+      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"dropout", DropoutBinding}, {"isa", IsaBinding}, {"threads", ThreadsBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

@@ -2,7 +2,7 @@
  * @build-gpt/lib/internal — what the tests, the benchmark and the commands use that a learner does not: the native
  * kernels' switches, the pieces of the progress display, the interrupt watch, fast mode's variable name.
  */
-export { nativeKernels, nativeKernelsStatus, useNativeKernels, withNativeKernels, type NativeKernels } from "./engine/native-kernels";
+export { nativeKernels, nativeKernelsStatus, useNativeKernels, withNativeIsa, withNativeKernels, type NativeIsa, type NativeKernels } from "./engine/native-kernels";
 export { causalBias, AttentionHooks } from "./nn/attention";
 export { checkSizes } from "./nn/module";
 export { watchInterrupts, type InterruptWatch } from "./train/interrupt";
@@ -12,4 +12,5 @@ export { TerminalBar, barText, isCI, type TerminalBarOptions, type TerminalStrea
 export { FAST_MODE_VAR } from "./notebook/fast-mode";
 export { inNotebook } from "./notebook/display";
 export { envFlag, envPositiveInt } from "./env";
+export { NATIVE_DROPOUT, nativeDropout } from "./engine/wasm-kernels";
 export { DROPOUT_KERNEL, dropoutMask, gpuDropout, vulkanProblem } from "./engine/webgpu";

@@ -2,16 +2,17 @@
 /**
  * npm run bench [-- --steps 20 --warmup 3 --leak-steps 1000 --no-torch]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
- * steps, and generation, on the native CPU kernels and on the WebAssembly ones (the route before them); when PyTorch
- * is installed (Debian's python3-torch), runs the same models in PyTorch in the same run (bench/torch_bench.py) and
- * prints ours ÷ PyTorch. Then checks that the two routes give the same 50 seeded losses, and that training leaks no
+ * steps, and generation, on the native CPU kernels (AVX-512 and, where that runs, AVX2 too) and on the WebAssembly
+ * ones (the route before them); then runs the same models in every PyTorch installed (Debian's python3-torch; a
+ * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile), in the same run
+ * (bench/torch_bench.py), and prints each and ours ÷ the fastest. Then checks that the two routes give the same 50 seeded losses, and that training leaks no
  * tensors (the count after step 10 and after step 1000).
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
-import { nativeKernels, nativeKernelsStatus, withNativeKernels } from "../engine/native-kernels";
+import { nativeKernels, nativeKernelsStatus, withNativeIsa, withNativeKernels } from "../engine/native-kernels";
 import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
 import { getBatch, trainValSplit } from "../data/batches";
@@ -140,21 +141,54 @@ async function timeGeneration(vocabSize: number, chars: number): Promise<number>
 
 interface TorchResult {
   torch: string;
+  mode: "eager" | "torch.compile";
   blas: string;
   threads: number;
   models: Record<string, { medianMs: number; minMs: number; maxMs: number }>;
-  generationCharsPerSec: number;
+  generationCharsPerSec: number | null;
 }
 
-function runTorch(models: BenchModel[], steps: number, warmup: number): TorchResult | string {
-  const python = process.env.PYTHON ?? "/usr/bin/python3";
-  const probe = spawnSync(python, ["-c", "import torch"], { stdio: "ignore" });
-  if (probe.status !== 0) return "PyTorch not found (sudo apt install python3-torch libopenblas0-openmp to compare)";
+/** One PyTorch run of the benchmark's models: its label (e.g. "PyTorch 2.15.0 torch.compile") and its result, or why not. */
+interface Yardstick {
+  label: string;
+  result?: TorchResult;
+  failed?: string;
+}
+
+/** The PyTorch installations to time: Debian's (PYTHON, default /usr/bin/python3) and .venv-bench's (npm run setup:bench). */
+function torchPythons(): string[] {
+  const venv = path.resolve(__dirname, "..", "..", "..", ".venv-bench", "bin", "python");
+  return [...new Set([process.env.PYTHON ?? "/usr/bin/python3", venv])];
+}
+
+function torchVersion(python: string): string | undefined {
+  const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
+}
+
+/**
+ * Every PyTorch found, eagerly and (2.x) with torch.compile, each in its own process, one after another; a string when
+ * none is installed.
+ */
+function runTorch(models: BenchModel[], steps: number, warmup: number): Yardstick[] | string {
   const script = path.resolve(__dirname, "..", "..", "..", "bench", "torch_bench.py");
-  const spec = JSON.stringify({ models: models.map((m) => ({ ...m, steps: m.steps ?? steps })), warmup, vocabSize: 65, generateChars: 500 });
-  const run = spawnSync(python, [script], { input: spec, encoding: "utf8", maxBuffer: 1 << 24 });
-  if (run.status !== 0) return `PyTorch run failed: ${run.stderr.trim().split("\n").pop()}`;
-  return JSON.parse(run.stdout) as TorchResult;
+  const yardsticks: Yardstick[] = [];
+  for (const python of torchPythons()) {
+    const version = torchVersion(python);
+    if (version === undefined) continue;
+    for (const compile of Number(version.split(".")[0]) >= 2 ? [false, true] : [false]) {
+      const label = `PyTorch ${version} ${compile ? "torch.compile" : "eager"}`;
+      const spec = JSON.stringify({ models: models.map((m) => ({ ...m, steps: m.steps ?? steps })), warmup, vocabSize: 65, generateChars: 500, compile });
+      const bar = new TerminalBar(label, { keep: false });
+      bar.update(0, 1, "running");
+      const run = spawnSync(python, [script], { input: spec, encoding: "utf8", maxBuffer: 1 << 24 });
+      bar.finish();
+      if (run.status === 0) yardsticks.push({ label, result: JSON.parse(run.stdout) as TorchResult });
+      else yardsticks.push({ label, failed: run.stderr.trim().split("\n").pop() || `exit status ${run.status}` });
+    }
+  }
+  if (yardsticks.length === 0) return "PyTorch not found (sudo apt install python3-torch libopenblas0-openmp, or npm run setup:bench for PyTorch 2.x)";
+  return yardsticks;
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -181,6 +215,8 @@ async function main() {
     return out;
   };
   const timings = await timeAll();
+  // The older instruction set, where the matmul runs on AVX-512: the same models with GPT_NATIVE_ISA=avx2's path.
+  const avx2 = native && nativeKernels()!.isa() === "AVX-512" ? await withNativeIsa("avx2", timeAll) : undefined;
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
   const before = native ? await withNativeKernels(false, timeAll) : undefined;
   const charsPerSec = await timeGeneration(vocab, 500);
@@ -188,24 +224,36 @@ async function main() {
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
   console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
-  const head = ["model", "params", "ms/step", "min-max", "tokens/s", "peak RSS MB", "before ms/step", "torch ms/step", "ours/torch", "before/torch"];
+  const head = ["model", "params", "ms/step", "min-max", "max/median", "tokens/s", "peak RSS MB", ...(avx2 ? ["AVX2 ms/step"] : []), "before ms/step"];
   console.log(head.join(" | "));
   console.log(head.map(() => "---").join(" | "));
   timings.forEach((t, i) => {
-    const theirs = typeof torch === "string" ? undefined : torch.models[t.name];
-    const old = before?.[i];
-    const ratio = (ms: number | undefined) => (ms !== undefined && theirs ? fmt(ms / theirs.medianMs, 2) : "-");
-    console.log([t.name, t.params, fmt(t.medianMs), `${fmt(t.minMs)}-${fmt(t.maxMs)}`, Math.round(t.tokensPerSec), fmt(t.peakRssMB, 0),
-      old ? fmt(old.medianMs) : "-", theirs ? fmt(theirs.medianMs) : "-", ratio(t.medianMs), ratio(old?.medianMs)].join(" | "));
+    console.log([t.name, t.params, fmt(t.medianMs), `${fmt(t.minMs)}-${fmt(t.maxMs)}`, fmt(t.maxMs / t.medianMs, 2), Math.round(t.tokensPerSec),
+      fmt(t.peakRssMB, 0), ...(avx2 ? [fmt(avx2[i].medianMs)] : []), before ? fmt(before[i].medianMs) : "-"].join(" | "));
   });
+  // PyTorch: each installation and mode, its median and min-max, and ours against the fastest of them.
+  const ran = typeof torch === "string" ? [] : torch.filter((y) => y.result);
+  if (ran.length > 0) {
+    console.log(`\nPyTorch, same models and steps, all ${ran[0].result!.threads} threads; ratios against the fastest PyTorch for each model`);
+    const torchHead = ["model", "ours ms/step", ...ran.map((y) => `${y.label} ms/step (min-max)`), "fastest", "ours/fastest", ...(before ? ["before/fastest"] : [])];
+    console.log(torchHead.join(" | "));
+    console.log(torchHead.map(() => "---").join(" | "));
+    timings.forEach((t, i) => {
+      const theirs = ran.map((y) => y.result!.models[t.name]);
+      const best = theirs.reduce((a, b, j) => (b.medianMs < theirs[a].medianMs ? j : a), 0);
+      const ratio = (ms: number) => fmt(ms / theirs[best].medianMs, 2);
+      console.log([t.name, fmt(t.medianMs), ...theirs.map((r) => `${fmt(r.medianMs)} (${fmt(r.minMs)}-${fmt(r.maxMs)})`), ran[best].label,
+        ratio(t.medianMs), ...(before ? [ratio(before[i].medianMs)] : [])].join(" | "));
+    });
+  }
   const full = timings[2];
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
   console.log(`\ngpt.py model (timed at batch ${BENCH_MODELS[2].batchSize}), 5000 steps at batch ${GPT_PY_BATCH}: ` +
     `${fmt((full.medianMs * scale * 5000) / 3.6e6, 1)} hours here (the lecture: about 15 minutes on an A100)`);
-  console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` +
-    (typeof torch === "string" ? "" : `; PyTorch ${fmt(torch.generationCharsPerSec, 0)} chars/s`));
+  const torchGeneration = ran.filter((y) => y.result!.generationCharsPerSec !== null).map((y) => `${y.label} ${fmt(y.result!.generationCharsPerSec!, 0)}`);
+  console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
-  else console.log(`PyTorch ${torch.torch}, BLAS: ${torch.blas}, threads: ${torch.threads}`);
+  else for (const y of torch) console.log(y.result ? `${y.label}: BLAS ${y.result.blas}, ${y.result.threads} threads` : `${y.label}: failed (${y.failed})`);
 
   // The maths is unchanged: 50 seeded steps give the same losses on both routes.
   if (native) {
@@ -214,6 +262,11 @@ async function main() {
     const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
     console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
       `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);
+    if (avx2) {
+      const c = (await withNativeIsa("avx2", () => seededRun(train, vocab, 50))).losses;
+      const same = c.every((l, i) => l === a[i]);
+      console.log(`maths check, AVX-512 against AVX2: the 50 losses are ${same ? "the same, bit for bit" : "NOT the same"}`);
+    }
   }
   const leak = await seededRun(train, vocab, leakSteps);
   console.log(`tensors after step 10: ${leak.tensorsAt10}; after step ${leakSteps}: ${leak.tensorsAtEnd} ` +

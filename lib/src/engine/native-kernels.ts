@@ -1,11 +1,13 @@
 /**
- * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX2 and every core, a fused
- * AdamW update and a column sum (a bias gradient). They work on the wasm backend's tensors in place, through
- * Float32Array views of its heap, and round as the WebAssembly kernels do: training gives the same numbers, faster.
+ * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX-512 or AVX2 and every core,
+ * a fused AdamW update, a column sum (a bias gradient) and dropout with its mask drawn natively (seeded). They work on
+ * the wasm backend's tensors in place, through Float32Array views of its heap, and round as the WebAssembly kernels
+ * do: training gives the same numbers, faster.
  *
  * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
- * project. Anywhere it cannot load (another platform, an old CPU, GPT_NATIVE=0/false/no/off) the WebAssembly kernels run instead,
- * and `nativeKernelsStatus()` says why in one line.
+ * project. The matmul has an AVX-512 path and an AVX2 one, chosen when the module loads (AVX-512 where the CPU has it;
+ * GPT_NATIVE_ISA=avx2 forces the older one); both give the same numbers. Anywhere it cannot load (another platform,
+ * an old CPU, GPT_NATIVE=0/false/no/off) the WebAssembly kernels run instead, and `nativeKernelsStatus()` says why in one line.
  */
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
@@ -18,16 +20,47 @@ export interface NativeKernels {
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, scalars: Float32Array): void;
   /** out[c] = sum over r of x[r, c], for x (rows, cols). */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /**
+   * out = x with each element zeroed with probability p and the rest scaled by 1/(1−p); element i's fate is a hash of
+   * (seed, i), the GPU route's (webgpu.ts, dropoutMask): the same seed, the same mask, on any thread count.
+   */
+  dropout(x: Float32Array, out: Float32Array, p: number, seed: number): void;
+  /** Whether this CPU has AVX-512 (F, BW, DQ, VL). */
+  avx512: boolean;
+  /**
+   * The instruction set the matmul runs on, "AVX-512" or "AVX2" (chosen at load: AVX-512 where the CPU has it, unless
+   * GPT_NATIVE_ISA=avx2); given "avx2" or "avx512", switches to it and returns the previous one.
+   */
+  isa(name?: NativeIsa): string;
   /** Threads the matmul runs on (GPT_THREADS, default: the cores this process may use). */
   threads(): number;
+}
+
+/** The matmul's instruction sets: GPT_NATIVE_ISA=avx2 forces the older one (auto, the default: the best the CPU has). */
+export type NativeIsa = "avx2" | "avx512";
+
+/** GPT_NATIVE_ISA, checked: "auto" (or unset), "avx2" or "avx512"; anything else is an error. */
+function requestedIsa(): NativeIsa | "auto" {
+  const raw = process.env.GPT_NATIVE_ISA;
+  const value = (raw ?? "").trim().toLowerCase().replace("-", "");
+  if (value === "" || value === "auto") return "auto";
+  if (value === "avx2" || value === "avx512") return value;
+  throw new Error(`GPT_NATIVE_ISA=${JSON.stringify(raw)} is not an instruction set: use avx2, avx512 or auto (or leave it unset).`);
 }
 
 /** Where the prebuilt module for this platform lives. */
 export const NATIVE_MODULE_PATH = path.resolve(__dirname, "..", "..", "native", "prebuilt", `${process.platform}-${process.arch}`, "cpu-kernels.node");
 
-let loaded: { kernels?: NativeKernels; status: string } | undefined;
+interface Loaded {
+  kernels?: NativeKernels;
+  /** Why the kernels do not run; or, when they do, what follows the ISA in the status line. */
+  status: string;
+}
 
-function load(): { kernels?: NativeKernels; status: string } {
+let loaded: Loaded | undefined;
+
+function load(): Loaded {
+  const isa = requestedIsa();
   if (envFlag("GPT_NATIVE") === false) return { status: `native CPU kernels off (GPT_NATIVE=${process.env.GPT_NATIVE!.trim()})` };
   // More threads than cores only queue up behind each other (GPT_THREADS=1000 on 2 cores ran 7x slower): cap it.
   const requested = envPositiveInt("GPT_THREADS");
@@ -54,8 +87,11 @@ function load(): { kernels?: NativeKernels; status: string } {
   } else {
     threads = kernels.threads();
   }
-  const note = capped ? `; GPT_THREADS=${requested} capped at the ${cores} cores available` : "";
-  return { kernels, status: `native CPU kernels (AVX2, ${threads} threads${note})` };
+  let note = capped ? `; GPT_THREADS=${requested} capped at the ${cores} cores available` : "";
+  if (isa === "avx512" && !kernels.avx512) note += "; GPT_NATIVE_ISA=avx512, but this CPU has no AVX-512";
+  else if (isa !== "auto") kernels.isa(isa);
+  if (kernels.isa() === "AVX2" && isa === "avx2" && kernels.avx512) note += "; AVX-512 available, GPT_NATIVE_ISA=avx2";
+  return { kernels, status: `${threads} threads${note}` };
 }
 
 let enabled = true;
@@ -91,8 +127,29 @@ export function withNativeKernels<T>(on: boolean, f: () => T): T {
   return result;
 }
 
-/** One line: which kernels run, or why the native ones do not. */
+/** One line: which kernels run (and on which instruction set), or why the native ones do not. */
 export function nativeKernelsStatus(): string {
   loaded ??= load();
-  return loaded.status;
+  return loaded.kernels ? `native CPU kernels (${loaded.kernels.isa()}, ${loaded.status})` : loaded.status;
+}
+
+/**
+ * Runs `f` with the matmul on one instruction set (to compare them in one process: the tests, the benchmark), then
+ * restores the previous one. Throws where the native kernels do not run, or the CPU lacks it.
+ */
+export function withNativeIsa<T>(isa: NativeIsa, f: () => T): T {
+  const kernels = nativeKernels();
+  if (!kernels) throw new Error(`withNativeIsa: ${nativeKernelsStatus()}`);
+  const previous = kernels.isa(isa) === "AVX-512" ? "avx512" : "avx2";
+  const restore = () => kernels.isa(previous);
+  let result: T;
+  try {
+    result = f();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
 }

@@ -12,6 +12,8 @@
  *    leading axes (a bias gradient) skips the transpose the wasm kernel makes first; and AdamW's update of one
  *    parameter is a single kernel, AdamWUpdate, instead of a dozen element-wise ones.
  * 4. GatherV2 along axis 0 (an embedding lookup) copies rows directly: the wasm kernel is slow at it.
+ * 5. With the native kernels, Dropout's mask is drawn natively (nativeDropout, kernel NativeDropout): tf.dropout fills
+ *    its mask in JavaScript (tf.randomUniform), about 27M numbers a second.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -239,6 +241,34 @@ export function fusedAdamWUpdate(): AdamWUpdate | undefined {
   };
 }
 
+/** The name of the native dropout kernel (see nativeDropout). */
+export const NATIVE_DROPOUT = "NativeDropout";
+
+interface DropoutAttrs extends tf.NamedAttrMap {
+  p: number;
+  seed: number;
+}
+
+/** NativeDropout: input x; attrs p and seed; output x with its seeded mask applied. Registered only for wasm. */
+const nativeDropoutKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  const out = backend.makeOutput(x.shape, "float32");
+  nativeKernels()!.dropout(floats(backend, x), floats(backend, out), attrs.p as number, attrs.seed as number);
+  return out;
+};
+
+/**
+ * Dropout on the native kernels, where they run (the wasm backend with the native kernels on): each element is zeroed
+ * with probability p, decided by a hash of `seed` and its index (the GPU route's hash, so the same seed gives the same
+ * mask there), and the rest are scaled by 1/(1−p). Differentiable: the backward pass applies the same mask to dy.
+ * Returns undefined where it does not run (then Dropout uses tf.dropout, the WebAssembly route unchanged).
+ */
+export function nativeDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T | undefined {
+  if (!nativeKernels() || x.dtype !== "float32" || tf.getBackend() !== BACKEND || !tf.getKernel(NATIVE_DROPOUT, BACKEND)) return undefined;
+  const attrs: DropoutAttrs = { p, seed: seed >>> 0 };
+  return tf.engine().runKernel(NATIVE_DROPOUT, { x }, attrs) as T;
+}
+
 /** Installs the repairs. Call before the wasm backend is first used; calling twice does nothing. */
 export function patchWasmKernels(): void {
   if (wasmBatchMatMul) return;
@@ -250,4 +280,9 @@ export function patchWasmKernels(): void {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: BACKEND, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
   tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: BACKEND, kernelFunc: adamWUpdate as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: NATIVE_DROPOUT, backendName: BACKEND, kernelFunc: nativeDropoutKernel as unknown as tf.KernelFunc });
+  tf.registerGradient({
+    kernelName: NATIVE_DROPOUT,
+    gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(NATIVE_DROPOUT, { x: dy as tf.Tensor }, attrs as DropoutAttrs) as tf.Tensor }),
+  });
 }

@@ -1,6 +1,7 @@
 /** The layers the lecture takes from torch.nn. Their values are drawn by Module.initWeights, as PyTorch draws them. */
 import * as tf from "@tensorflow/tfjs";
 import { gpuDropout } from "../engine/webgpu";
+import { nativeDropout } from "../engine/wasm-kernels";
 import { Rng } from "../random";
 import { checkSizes, Module, type InitOptions } from "./module";
 
@@ -100,6 +101,7 @@ export class Dropout extends Module {
     const seed = this.rng.seed();
     // On the GPU the mask is drawn in the shader (tf.dropout would fill it in JavaScript and upload it).
     if (tf.getBackend() === "webgpu") return gpuDropout(x, this.p, seed);
-    return tf.dropout(x, this.p, undefined, seed) as T;
+    // On the native CPU kernels, too (nativeDropout is undefined elsewhere, and with GPT_NATIVE=0).
+    return nativeDropout(x, this.p, seed) ?? (tf.dropout(x, this.p, undefined, seed) as T);
   }
 }
