@@ -306,7 +306,7 @@ async function pageFigures(mime) {
           cell: index,
           title: String(title),
           drawn,
-          renderer: el.closest("[data-mime-type]")?.getAttribute("data-mime-type") ?? "?",
+          renderer: el.closest(".jp-RenderedPlotly") ? "plotly renderer" : el.closest(".jp-RenderedHTMLCommon") ? "HTML fallback" : "?",
           loss: drawn && el.querySelectorAll(".scatterlayer .trace path.js-line").length > 0 && /loss/i.test(String(axisTitle(layout.yaxis))),
           heatmap: drawn && el.querySelectorAll(".heatmaplayer g.hm image").length > 0,
         };
