@@ -571,7 +571,13 @@ export async function checkInterrupt(context, notebookDir, tag) {
     await page.waitForFunction(() => Object.values(window.gptTest.updates).some((u) => /long run: interrupted/.test(u.last)), null, { timeout: 60_000, polling: 250 }).catch(() => {});
     const last = await page.evaluate(() => Object.values(window.gptTest.updates).map((u) => u.last).find((t) => /long run/.test(t)));
     if (!/interrupted at step \d+/.test(last ?? "")) problems.push(`the live line does not say where training stopped: "${last}"`);
-    const check = await page.evaluate(pageExecute, INTERRUPT_CHECK);
+    // tslab aborts a request that arrives while the interrupted cell is still being wound up (status "abort", as a
+    // kernel's stop-on-error does): a learner runs the cell again, and so does the test, after a second.
+    let check = await page.evaluate(pageExecute, INTERRUPT_CHECK);
+    for (let retry = 0; retry < 3 && check.status === "abort"; retry++) {
+      await sleep(1000);
+      check = await page.evaluate(pageExecute, INTERRUPT_CHECK);
+    }
     const result = JSON.parse(check.out.trim().split("\n").pop() || "{}");
     if (check.status !== "ok") problems.push(`the kernel did not run code after the interrupt: ${check.status} ${check.out}`);
     else if (result.moved !== 0) problems.push(`training went on after the interrupt: ${result.moved} more steps in 1 s`);
