@@ -90,7 +90,7 @@ if (command === "start") {
   if (lab && existsSync(join(root, "notebooks", first)) && !args.some((a) => !a.startsWith("-"))) args.push(first);
   console.log(`Opening the lessons in ${lab ? "JupyterLab" : "the classic Jupyter Notebook"} (kernel: TypeScript (tslab)). Ctrl-C stops the server.`);
   startServer(python, ["-m", app, ...args], { cwd: join(root, "notebooks"), env: jupyterEnv() });
-} else if (command === "test" || command === "interrupt") {
+} else if (command === "test" || command === "interrupt" || command === "shutdown") {
   const python = findPython(["nbclient", "nbformat", "jupyter_client"]);
   if (!python) {
     console.error(
@@ -103,9 +103,9 @@ if (command === "start") {
   const shared = resolve(root, "..", "shared", "data", "tinyshakespeare", "input.txt");
   const extra = { GPT_FAST: process.env.GPT_FAST ?? "1" };
   if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) extra.TINYSHAKESPEARE_PATH = shared;
-  const script = command === "test" ? "run_notebooks.py" : "interrupt_kernel.py";
+  const script = { test: "run_notebooks.py", interrupt: "interrupt_kernel.py", shutdown: "kernel_shutdown.py" }[command];
   run(python, [join(root, "test", script), ...rest], { cwd: root, env: jupyterEnv(extra) });
 } else {
-  console.error("usage: node scripts/jupyter.mjs start|test|interrupt [args]");
+  console.error("usage: node scripts/jupyter.mjs start|test|interrupt|shutdown [args]");
   process.exit(2);
 }
