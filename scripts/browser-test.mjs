@@ -295,8 +295,8 @@ async function pageFigures(mime) {
     if (notebook.scrollToItem) await notebook.scrollToItem(index, "center").catch(() => {});
     else notebook.widgets[index].node.scrollIntoView();
     let charts = [];
-    // the renderer's code (plotly.js, some MB) loads when the first figure is shown: allow a loaded machine a minute
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+    // the renderer's code (plotly.js, some MB) loads when the first figure is shown: allow a loaded machine 25 s
+    for (const until = Date.now() + 25_000; Date.now() < until; ) {
       const node = notebook.widgets[index].node;
       charts = [...node.querySelectorAll(".js-plotly-plot")].map((el) => {
         const layout = el.layout || (el._fullLayout ?? {});
