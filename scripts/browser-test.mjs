@@ -290,7 +290,8 @@ async function pageFigures(mime) {
   for (let index = 0; index < cells.length; index++) {
     const cell = cells[index];
     if (cell.type !== "code") continue;
-    const expected = cell.outputs.toJSON().filter((o) => o.data && o.data[mime]).length;
+    // a figure: a plotly MIME bundle, or the HTML form alone (the live loss chart, redrawn as HTML)
+    const expected = cell.outputs.toJSON().filter((o) => o.data && (o.data[mime] || /class="gpt-plot"/.test(String(o.data["text/html"] ?? "")))).length;
     if (!expected) continue;
     if (notebook.scrollToItem) await notebook.scrollToItem(index, "center").catch(() => {});
     else notebook.widgets[index].node.scrollIntoView();
