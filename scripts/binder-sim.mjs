@@ -60,7 +60,11 @@ function makeCgroup(name) {
       kind: "cgroup v1: memory.limit_in_bytes 2 GiB, cpu.cfs_quota_us 100000 per 100000 µs (1 CPU)",
       procs: [join(mem, "cgroup.procs"), join(cpu, "cgroup.procs")],
       peak: () => Number(readFileSync(join(mem, "memory.max_usage_in_bytes"), "utf8")),
-      resetPeak: () => writeFileSync(join(mem, "memory.max_usage_in_bytes"), "0"),
+      // the page cache of earlier lessons counts in the cgroup's usage: reclaim it first, then restart the peak
+      resetPeak: () => {
+        try { writeFileSync(join(mem, "memory.force_empty"), "0"); } catch { /* busy pages stay */ }
+        writeFileSync(join(mem, "memory.max_usage_in_bytes"), "0");
+      },
       failcnt: () => Number(readFileSync(join(mem, "memory.failcnt"), "utf8")),
       remove: () => { for (const d of [mem, cpu]) spawnSync("rmdir", [d]); },
     };

@@ -16,7 +16,7 @@
 // training stopped at a step and the kernel still runs code. Screenshots go to out/screenshots/<lesson>.<version>*.png.
 // Pages may load nothing from the network: the figures must work offline.
 //
-// BROWSER_TEST_ALL=1 runs every lesson in every JupyterLab; otherwise the second one (Binder's) runs lessons 1 and 6.
+// `-- figures` runs only the scratch notebooks (figures, interrupt). BROWSER_TEST_ALL=1 runs every lesson in every JupyterLab; otherwise the second one (Binder's) runs lessons 1 and 6.
 // BROWSER_TEST_VENVS=".venv,.venv-binder" names the environments. The lessons run on copies in out/browser/notebooks/,
 // so a save never writes outputs into the committed lessons. Every server and kernel started is stopped by its PID.
 // scripts/binder-sim.mjs reuses this file's functions (runLesson) against a Binder-like folder.
@@ -41,6 +41,7 @@ const EXPECTED = {
   "04-self-attention": { loss: true, heatmap: true, progress: true }, // one head vs the bigram; the attention maps
   "05-transformer-block": { loss: true, progress: true }, // the ladder's validation losses
   "06-scaling-up": { loss: true, progress: true },
+  "figures-check": { loss: true, heatmap: true, progress: true, minCharts: 3 }, // the scratch notebook below
 };
 
 const LESSON_TIMEOUT_S = Number(process.env.BROWSER_TEST_TIMEOUT ?? 1200); // per lesson, fast mode takes ~1 minute
@@ -289,13 +290,14 @@ async function pageFigures(mime) {
   for (let index = 0; index < cells.length; index++) {
     const cell = cells[index];
     if (cell.type !== "code") continue;
-    const expected = cell.outputs.toJSON().filter((o) => o.data && o.data[mime]).length;
+    // a figure: a plotly MIME bundle, or the HTML form alone (the live loss chart, redrawn as HTML)
+    const expected = cell.outputs.toJSON().filter((o) => o.data && (o.data[mime] || /class="gpt-plot"/.test(String(o.data["text/html"] ?? "")))).length;
     if (!expected) continue;
     if (notebook.scrollToItem) await notebook.scrollToItem(index, "center").catch(() => {});
     else notebook.widgets[index].node.scrollIntoView();
     let charts = [];
-    // the renderer's code (plotly.js, some MB) loads when the first figure is shown: allow a loaded machine a minute
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+    // the renderer's code (plotly.js, some MB) loads when the first figure is shown: allow a loaded machine 25 s
+    for (const until = Date.now() + 25_000; Date.now() < until; ) {
       const node = notebook.widgets[index].node;
       charts = [...node.querySelectorAll(".js-plotly-plot")].map((el) => {
         const layout = el.layout || (el._fullLayout ?? {});
@@ -524,8 +526,39 @@ export async function closeKernel(path) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The figures, apart from the lessons: a scratch notebook with a live loss chart at the top, a heatmap far below
+// (after enough prose that JupyterLab's windowing detaches the first while the second is in view), and a bar chart at
+// the end. It runs in each JupyterLab like a lesson, with the same checks, whatever state the lessons are in.
+
+const PROSE = Array.from({ length: 6 }, (_, i) => `Paragraph ${i + 1}. ` + "A line of prose that takes room on the page, so that cells far apart are not in view together. ".repeat(12));
+const FIGURE_CELLS = () => [
+  ["code", INTERRUPT_CELLS_SETUP()],
+  ["code", `const run = await train(model, optimizer, split, {
+  batchSize: 16, blockSize: 8, maxIters: 120, evalInterval: 30, evalIters: 4, rng: rng, progress: liveProgress({ label: "short run" }),
+});`],
+  ...Array.from({ length: 25 }, (_, i) => ["markdown", PROSE.join("\n\n") + ` (${i + 1})`]),
+  ["code", `import { heatmapFigure, showPlot } from "@build-gpt/lib";
+showPlot(heatmapFigure([{ z: [[1, 0, 0], [0.5, 0.5, 0], [0.33, 0.33, 0.34]], xLabels: ["a", "b", "c"], yLabels: ["a", "b", "c"], title: "weights" }], { title: "a heatmap" }));`],
+  ...Array.from({ length: 25 }, (_, i) => ["markdown", PROSE.join("\n\n") + ` (${i + 26})`]),
+  ["code", `showPlot({ data: [{ type: "bar", x: ["a", "b", "c"], y: [3, 1, 2] }], layout: { title: { text: "a bar chart" } } });`],
+];
+
+export function writeFiguresNotebook(notebookDir) {
+  const nb = {
+    cells: FIGURE_CELLS().map(([type, source]) => (type === "code" ? { cell_type: "code", execution_count: null, metadata: {}, outputs: [], source } : { cell_type: "markdown", metadata: {}, source })),
+    metadata: { kernelspec: { display_name: "TypeScript (tslab)", language: "typescript", name: "tslab" } },
+    nbformat: 4, nbformat_minor: 5,
+  };
+  writeFileSync(join(notebookDir, "figures-check.ipynb"), JSON.stringify(nb));
+  return "figures-check.ipynb";
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The interrupt button, once per JupyterLab: training in a scratch notebook, stopped from the toolbar.
 
+function INTERRUPT_CELLS_SETUP() {
+  return INTERRUPT_CELLS[0];
+}
 const INTERRUPT_CELLS = [
   `import * as tf from "@tensorflow/tfjs";
 import { initBackend, loadTinyShakespeare, CharTokenizer, trainValSplit, Rng, LADDER, AdamW, train, generate, liveProgress } from "@build-gpt/lib";
@@ -666,7 +699,7 @@ async function main() {
   }
   const filters = process.argv.slice(2);
   const lessons = lessonNames(readdirSync(join(root, "notebooks")), filters);
-  if (!lessons.length) {
+  if (!lessons.length && !filters.includes("figures")) {
     console.error(`no lesson in notebooks/ matches ${filters.join(", ")}`);
     return 1;
   }
@@ -683,7 +716,6 @@ async function main() {
     if (interrupted) break;
     // Binder's JupyterLab (the second) runs lessons 1 and 6 only, unless BROWSER_TEST_ALL=1: CI time.
     const mine = n === 0 || all ? lessons : lessons.filter((l) => /^0[16]-/.test(l));
-    if (!mine.length) continue;
     const tag = `lab${lab.version}`;
     const notebookDir = join(workDir, tag, "notebooks");
     mkdirSync(notebookDir, { recursive: true });
@@ -700,7 +732,8 @@ async function main() {
         log(`FAIL interrupt (JupyterLab ${lab.version}):\n  ${interrupt.problems.join("\n  ")}`);
         failures.push(`interrupt in ${lab.version}`);
       } else log(`ok   interrupt (JupyterLab ${lab.version}): ${interrupt.summary}`);
-      for (const lesson of mine) {
+      const figuresNotebook = writeFiguresNotebook(notebookDir);
+      for (const lesson of [figuresNotebook, ...mine]) {
         if (interrupted) break;
         const name = basename(lesson, ".ipynb");
         const pageErrors = [];
@@ -708,7 +741,7 @@ async function main() {
         try {
           const live = await runLesson(context, { path: lesson, tag, expected: EXPECTED[name], pageErrors });
           let html = { problems: [], charts: [] };
-          if (!live.problems.length && n === 0) {
+          if (!live.problems.length && n === 0 && lesson !== figuresNotebook) {
             const t1 = Date.now();
             await exportHtml(lab.python, join(notebookDir, lesson), htmlDir);
             html = await checkHtml(context, lesson, join(htmlDir, `${name}.html`), pageErrors);

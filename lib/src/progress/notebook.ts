@@ -3,8 +3,8 @@
  * second, time left) and the loss curves redrawn at each evaluation, in one output that ends as the final plot.
  * Outside a notebook it is the terminal bar, so the same call works in a script.
  */
-import { bundleDisplay, inNotebook, newTslabDisplay } from "../notebook/display";
-import { loadPlotly, lossCurvesFigure, plotBundle } from "../notebook/plot";
+import { inNotebook, newTslabDisplay } from "../notebook/display";
+import { loadPlotly, lossCurvesFigure, plotHtml } from "../notebook/plot";
 import type { EvalPoint } from "../train/types";
 import { progressLine, type TrainProgress } from "./status";
 import { terminalProgress } from "./terminal";
@@ -34,14 +34,16 @@ export function liveProgress(options: LiveProgressOptions = {}): TrainProgress {
   const lineThrottle = new Throttle(intervalMs);
   const plotThrottle = new Throttle(1000);
   const figure = lossFigure(options);
-  let chart: ReturnType<typeof bundleDisplay> | undefined;
+  let chart: ReturnType<typeof newTslabDisplay> | undefined;
   let plotted = 0;
   const draw = (history: readonly EvalPoint[]) => {
     if (!chart) {
-      loadPlotly(); // its own output, once per kernel, for the HTML form: the chart is redrawn without it
-      chart = bundleDisplay({ updatable: true });
+      loadPlotly(); // its own output, once per kernel: the chart is redrawn without it
+      // HTML, not the plotly MIME bundle: JupyterLab's plotly renderer draws a bundle once and ignores its updates
+      // (measured: the live chart stayed at step 0 in JupyterLab 4.4 and 4.6), so a redrawn chart stays HTML
+      chart = newTslabDisplay();
     }
-    chart(plotBundle(figure(history), { includePlotly: false }));
+    chart.html(plotHtml(figure(history), { includePlotly: false }));
     plotted = history.length;
   };
   return {
