@@ -3,8 +3,8 @@
  * second, time left) and the loss curves redrawn at each evaluation, in one output that ends as the final plot.
  * Outside a notebook it is the terminal bar, so the same call works in a script.
  */
-import { inNotebook, newTslabDisplay } from "../notebook/display";
-import { loadPlotly, lossCurvesFigure, plotHtml } from "../notebook/plot";
+import { bundleDisplay, inNotebook, newTslabDisplay, type MimeBundle } from "../notebook/display";
+import { loadPlotly, lossCurvesFigure, plotBundle, plotHtml } from "../notebook/plot";
 import type { EvalPoint } from "../train/types";
 import { progressLine, type TrainProgress } from "./status";
 import { terminalProgress } from "./terminal";
@@ -34,16 +34,18 @@ export function liveProgress(options: LiveProgressOptions = {}): TrainProgress {
   const lineThrottle = new Throttle(intervalMs);
   const plotThrottle = new Throttle(1000);
   const figure = lossFigure(options);
-  let chart: ReturnType<typeof newTslabDisplay> | undefined;
+  let chart: ((bundle: MimeBundle) => void) | undefined;
   let plotted = 0;
-  const draw = (history: readonly EvalPoint[]) => {
+  const draw = (history: readonly EvalPoint[], final = false) => {
     if (!chart) {
       loadPlotly(); // its own output, once per kernel: the chart is redrawn without it
-      // HTML, not the plotly MIME bundle: JupyterLab's plotly renderer draws a bundle once and ignores its updates
-      // (measured: the live chart stayed at step 0 in JupyterLab 4.4 and 4.6), so a redrawn chart stays HTML
-      chart = newTslabDisplay();
+      chart = bundleDisplay({ updatable: true });
     }
-    chart.html(plotHtml(figure(history), { includePlotly: false }));
+    const fig = figure(history);
+    // While training: HTML, redrawn in place (JupyterLab's plotly renderer draws a bundle once and ignores its
+    // updates: measured in JupyterLab 4.4 and 4.6). At the end: the full bundle, which that renderer draws by itself,
+    // so the saved chart does not depend on plotly.js being on the page after a reload (windowing detaches outputs).
+    chart(final ? plotBundle(fig, { includePlotly: false }) : { "text/html": plotHtml(fig, { includePlotly: false }) });
     plotted = history.length;
   };
   return {
@@ -53,7 +55,7 @@ export function liveProgress(options: LiveProgressOptions = {}): TrainProgress {
     },
     end(s, history) {
       line.text(progressLine(s, label));
-      if (plot && history.length > 0) draw(history);
+      if (plot && history.length > 0) draw(history, true);
     },
   };
 }
