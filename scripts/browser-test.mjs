@@ -125,6 +125,11 @@ export async function startServer(python, notebookDir, logFile, { jupyterPath = 
     },
   });
   if (!jupyterPath) delete env.JUPYTER_PATH; // Binder: only the kernel that postBuild registered
+  // No autosave: a lesson that runs longer than its interval (2 minutes) would be saving, a 13 MB notebook, just as the
+  // test saves it, and the test's save command could then wait on it. The test saves when it means to.
+  const docmanager = join(started.tmp, "config", "lab", "user-settings", "@jupyterlab", "docmanager-extension");
+  mkdirSync(docmanager, { recursive: true });
+  writeFileSync(join(docmanager, "plugin.jupyterlab-settings"), JSON.stringify({ autosave: false }));
   // --LabApp.expose_app_in_browser: window.jupyterapp, through which the test reads cells and outputs (as Galata does);
   // the clicks and commands are a learner's.
   const args = [
@@ -357,7 +362,10 @@ async function pageShowFirstFigure(mime) {
 }
 
 async function pageSave() {
-  await window.jupyterapp.commands.execute("docmanager:save");
+  // The command's promise can stay pending behind a save already under way; what counts is that the file is saved.
+  const saved = window.jupyterapp.commands.execute("docmanager:save");
+  await Promise.race([saved, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+  for (let i = 0; i < 120 && window.gptPanel.context.model.dirty; i++) await new Promise((resolve) => setTimeout(resolve, 500));
   return !window.gptPanel.context.model.dirty;
 }
 
