@@ -18,7 +18,7 @@ mkdirSync(outDir, { recursive: true });
 const out = join(outDir, "cpu-kernels.node");
 const args = [
   "-O3", "-std=c++17", "-fPIC", "-shared", "-pthread", "-fvisibility=hidden",
-  "-ffp-contract=off", // no fused multiply-adds: every product is rounded, as in the WebAssembly kernels
+  "-ffp-contract=off", // fused multiply-adds only where the source asks for them (the matmul): the rest rounds as written
   "-s", // libstdc++ stays dynamic: a static one would need the newest glibc
   `-I${include}`, join(here, "cpu-kernels.cc"), "-o", `${out}.tmp`,
 ];

@@ -1,5 +1,6 @@
-// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX2, on every core), a fused AdamW update, seeded
-// dropout and a column sum. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
+// Native CPU kernels for the wasm backend: a batched matrix multiply (AVX-512 or AVX2 with FMA, on every core), a fused
+// AdamW update, seeded dropout, a column sum, fused LayerNorm, causal softmax and cross-entropy (each with its
+// gradient) and strided copies. They read and write the wasm backend's tensors in place, through Float32Array views of its heap, so
 // nothing is copied. Built by lib/native/build.mjs into lib/native/prebuilt/<platform>-<arch>/cpu-kernels.node and
 // committed, so that installing the project needs no compiler. lib/src/engine/native-kernels.ts loads it and falls
 // back to the WebAssembly kernels when it cannot.
@@ -145,15 +146,16 @@ Pool& ThePool() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The kernels use AVX2; only they are compiled for it, so that loading the module on an older CPU is safe (it
+// The kernels use AVX2 and FMA; only they are compiled for it, so that loading the module on an older CPU is safe (it
 // reports `supported: false` and the loader falls back).
 #pragma GCC push_options
-#pragma GCC target("avx2")
+#pragma GCC target("avx2,fma")
 
 // Matrix multiply. C (M, N) = A (M, K) @ B (K, N), where A and B may each be stored transposed, for each of `batch`
 // slices. B is copied 16 columns at a time into a panel (K, 16); a micro-kernel then computes R <= 6 rows x 16
-// columns of C in registers. Each product is rounded, then added, in order of k, as XNNPACK's WebAssembly kernels do
-// (WebAssembly has no fused multiply-add): the results are bit for bit those of the WebAssembly route.
+// columns of C in registers, with fused multiply-adds in order of k (twice the throughput of a multiply and an add).
+// WebAssembly has no fused multiply-add, so the results differ from the WebAssembly route's in the last bits (each
+// product is rounded there before it is added); both instruction sets below give the same bits.
 
 constexpr int kCols = 16;
 constexpr int kRows = 6;
@@ -169,8 +171,8 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
     const float* ak = a + k * colStride;
     for (int r = 0; r < R; r++) {
       const __m256 x = _mm256_broadcast_ss(ak + r * rowStride);
-      lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(x, b0));
-      hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(x, b1));
+      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
     }
   }
   if (cols == kCols) {
@@ -193,10 +195,10 @@ constexpr MicroKernelFn kMicroKernels[kRows + 1] = {nullptr,          MicroKerne
                                                     MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
 
 // The same micro-kernel for AVX-512: R <= 12 rows x 32 columns in registers (24 of the 32 zmm registers), products
-// rounded and added in order of k as above, so its results are bit for bit the AVX2 kernel's (and WebAssembly's).
+// fused multiply-adds in order of k as above, so its results are bit for bit the AVX2 kernel's.
 // Compiled for AVX-512 alone and called only where the CPU has it (chosen at load time, see ChooseIsa).
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
 
 constexpr int kCols512 = 32;
 constexpr int kRows512 = 12;
@@ -211,8 +213,8 @@ void MicroKernel512(int K, const float* a, long rowStride, long colStride, const
     const float* ak = a + k * colStride;
     for (int r = 0; r < R; r++) {
       const __m512 x = _mm512_set1_ps(ak[r * rowStride]);
-      lo[r] = _mm512_add_ps(lo[r], _mm512_mul_ps(x, b0));
-      hi[r] = _mm512_add_ps(hi[r], _mm512_mul_ps(x, b1));
+      lo[r] = _mm512_fmadd_ps(x, b0, lo[r]);
+      hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
     }
   }
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
@@ -299,7 +301,47 @@ struct MatMul {
     }
   }
 
+  // A stored transposed, (K, M) per slice, is first transposed into (M, K) (in blocks, on every thread). Read as it
+  // is stored, each micro-kernel's column of A lies M floats after the previous one: a long K walks through memory a
+  // page at a time, and the product ran at under half the speed.
+  MatMul Untransposed(std::vector<float>& buffer) const {
+    const int slices = strideA == 0 ? 1 : batch;
+    buffer.resize(size_t(slices) * M * K);
+    constexpr int kBlock = 32;
+    const int blocksM = (M + kBlock - 1) / kBlock, blocksK = (K + kBlock - 1) / kBlock;
+    float* out = buffer.data();
+    auto task = [&](int t) {
+      const int s = t / blocksM, i0 = (t % blocksM) * kBlock, i1 = std::min(M, i0 + kBlock);
+      const float* in = a + long(s) * M * K;
+      float* o = out + long(s) * M * K;
+      for (int kb = 0; kb < blocksK; kb++) {
+        const int k0 = kb * kBlock, k1 = std::min(K, k0 + kBlock);
+        for (int i = i0; i < i1; i++)
+          for (int k = k0; k < k1; k++) o[long(i) * K + k] = in[long(k) * M + i];
+      }
+    };
+    const int tasks = slices * blocksM;
+    if (double(slices) * M * K < 65536) {
+      for (int t = 0; t < tasks; t++) task(t);
+    } else {
+      ThePool().Run(tasks, task);
+    }
+    MatMul plain = *this;
+    plain.a = out;
+    plain.transA = false;
+    if (strideB == 0 && strideA != 0 && batch > 1) {  // a shared right operand: the slices of A are just more rows
+      plain.M = batch * M;
+      plain.batch = 1;
+    }
+    return plain;
+  }
+
   void Run() const {
+    if (transA && K >= 64) {
+      static std::vector<float> buffer;  // reused: only the JavaScript thread starts a matmul
+      Untransposed(buffer).Run();
+      return;
+    }
     Pool& pool = ThePool();
     const int width = isa->cols, height = isa->rows;
     const int colPanels = (N + width - 1) / width;
@@ -417,6 +459,204 @@ struct Dropout {
     }
   }
 };
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Fused kernels: each replaces a chain of element-wise kernels (and their gradients) with one pass over the rows. They
+// compute the same maths as the reference routes in lib/src/nn (layer-norm.ts, attention.ts, loss.ts) in float32, in
+// another order, so their results agree with the reference within rounding, not bit for bit. Rows are split into a
+// number of tasks that depends on the shape alone, and cross-row sums are added task by task in order: the same
+// inputs give the same outputs on any thread count.
+
+// Runs body(begin, end) over [0, rows) in tasks of about kWork elements; returns the number of tasks used.
+constexpr long kWork = 1 << 15;
+
+int RowTasks(long rows, long cols) {
+  const long perTask = std::max(1L, kWork / std::max(1L, cols));
+  return int(std::min<long>(256, (rows + perTask - 1) / perTask));
+}
+
+template <typename Body>
+void ForRows(long rows, int tasks, const Body& body) {
+  const long per = (rows + tasks - 1) / tasks;
+  auto task = [&](int t) { body(t, std::min(rows, t * per), std::min(rows, (t + 1) * per)); };
+  if (tasks <= 1) {
+    task(0);
+  } else {
+    ThePool().Run(tasks, task);
+  }
+}
+
+// Sums of n floats, and of their products, in 8 independent lanes (vectorised), then the lanes in order.
+inline float Sum(const float* x, long n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) lane[l] += x[j + l];
+  float s = 0;
+  for (; j < n; j++) s += x[j];
+  for (int l = 0; l < 8; l++) s += lane[l];
+  return s;
+}
+
+// LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * w + b, var biased (PyTorch's nn.LayerNorm).
+void LayerNormForward(const float* x, const float* w, const float* b, float* y, long rows, long C, float eps) {
+  ForRows(rows, RowTasks(rows, C), [&](int, long r0, long r1) {
+    std::vector<float> d(C);
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      const float mean = Sum(xr, C) / float(C);
+      for (long j = 0; j < C; j++) d[j] = (xr[j] - mean) * (xr[j] - mean);
+      const float rstd = 1.0f / std::sqrt(Sum(d.data(), C) / float(C) + eps);
+      float* yr = y + r * C;
+      for (long j = 0; j < C; j++) yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
+    }
+  });
+}
+
+// Its gradient: with xhat = (x - mean) * rstd and g = dy * w,
+//   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dw = sum over rows of dy * xhat,  db = sum over rows of dy.
+void LayerNormBackward(const float* dy, const float* x, const float* w, float* dx, float* dw, float* db, long rows, long C, float eps) {
+  const int tasks = RowTasks(rows, C);
+  std::vector<float> partial(size_t(tasks) * 2 * C, 0.0f);  // each task's dw and db, added in task order after
+  ForRows(rows, tasks, [&](int t, long r0, long r1) {
+    std::vector<float> xhat(C), g(C), tmp(C);
+    float* pw = partial.data() + size_t(t) * 2 * C;
+    float* pb = pw + C;
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      const float* dyr = dy + r * C;
+      const float mean = Sum(xr, C) / float(C);
+      for (long j = 0; j < C; j++) tmp[j] = (xr[j] - mean) * (xr[j] - mean);
+      const float rstd = 1.0f / std::sqrt(Sum(tmp.data(), C) / float(C) + eps);
+      for (long j = 0; j < C; j++) {
+        xhat[j] = (xr[j] - mean) * rstd;
+        g[j] = dyr[j] * w[j];
+        tmp[j] = g[j] * xhat[j];
+        pw[j] += dyr[j] * xhat[j];
+        pb[j] += dyr[j];
+      }
+      const float meanG = Sum(g.data(), C) / float(C);
+      const float meanGX = Sum(tmp.data(), C) / float(C);
+      float* dxr = dx + r * C;
+      for (long j = 0; j < C; j++) dxr[j] = rstd * (g[j] - meanG - xhat[j] * meanGX);
+    }
+  });
+  std::fill(dw, dw + C, 0.0f);
+  std::fill(db, db + C, 0.0f);
+  for (int t = 0; t < tasks; t++) {
+    const float* pw = partial.data() + size_t(t) * 2 * C;
+    for (long j = 0; j < C; j++) {
+      dw[j] += pw[j];
+      db[j] += pw[C + j];
+    }
+  }
+}
+
+// The decoder's softmax over the last axis of (..., T, T) scores: row i of each (T, T) slice is a softmax over
+// positions 0..i, and 0 above the diagonal (the reference adds −∞ there, and exp(−∞) = 0).
+void CausalSoftmaxForward(const float* x, float* y, long rows, long T) {
+  ForRows(rows, RowTasks(rows, T), [&](int, long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const long n = r % T + 1;  // positions this row sees
+      const float* xr = x + r * T;
+      float* yr = y + r * T;
+      float max = xr[0];
+      for (long j = 1; j < n; j++) max = std::max(max, xr[j]);
+      for (long j = 0; j < n; j++) yr[j] = std::exp(xr[j] - max);
+      const float sum = Sum(yr, n);
+      for (long j = 0; j < n; j++) yr[j] /= sum;
+      std::fill(yr + n, yr + T, 0.0f);
+    }
+  });
+}
+
+// Its gradient from the output y: dx = y * (dy - sum(dy * y)) along each row (0 above the diagonal, where y is 0).
+void CausalSoftmaxBackward(const float* dy, const float* y, float* dx, long rows, long T) {
+  ForRows(rows, RowTasks(rows, T), [&](int, long r0, long r1) {
+    std::vector<float> prod(T);
+    for (long r = r0; r < r1; r++) {
+      const long n = r % T + 1;
+      const float* dyr = dy + r * T;
+      const float* yr = y + r * T;
+      float* dxr = dx + r * T;
+      for (long j = 0; j < n; j++) prod[j] = dyr[j] * yr[j];
+      const float dot = Sum(prod.data(), n);
+      for (long j = 0; j < n; j++) dxr[j] = yr[j] * (dyr[j] - dot);
+      std::fill(dxr + n, dxr + T, 0.0f);
+    }
+  });
+}
+
+// Cross-entropy: the mean over rows of logsumexp(logits) − logits[target]; NaN when a target is outside [0, V) (the
+// reference's choice: trainStep then names the bad id). Row losses are summed in double, in row order.
+float CrossEntropyForward(const float* logits, const int32_t* targets, long N, long V) {
+  std::vector<double> rowLoss(N);
+  ForRows(N, RowTasks(N, V), [&](int, long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* xr = logits + r * V;
+      const int32_t target = targets[r];
+      if (target < 0 || target >= V) {
+        rowLoss[r] = NAN;
+        continue;
+      }
+      float max = xr[0];
+      for (long j = 1; j < V; j++) max = std::max(max, xr[j]);
+      float sum = 0;
+      for (long j = 0; j < V; j++) sum += std::exp(xr[j] - max);
+      rowLoss[r] = double(std::log(sum) + max - xr[target]);
+    }
+  });
+  double total = 0;
+  for (long r = 0; r < N; r++) total += rowLoss[r];
+  return float(total / double(N));
+}
+
+// Its gradient: dlogits = (softmax(logits) − onehot(target)) * dloss / N; a row with a bad target gets NaN.
+void CrossEntropyBackward(const float* logits, const int32_t* targets, float dloss, float* dx, long N, long V) {
+  const float scale = dloss / float(N);
+  ForRows(N, RowTasks(N, V), [&](int, long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* xr = logits + r * V;
+      float* dxr = dx + r * V;
+      const int32_t target = targets[r];
+      if (target < 0 || target >= V) {
+        std::fill(dxr, dxr + V, NAN);
+        continue;
+      }
+      float max = xr[0];
+      for (long j = 1; j < V; j++) max = std::max(max, xr[j]);
+      float sum = 0;
+      for (long j = 0; j < V; j++) sum += (dxr[j] = std::exp(xr[j] - max));
+      for (long j = 0; j < V; j++) dxr[j] = dxr[j] / sum * scale;
+      dxr[target] -= scale;
+    }
+  });
+}
+
+// A strided copy: for each of `rows` rows, `width` floats from src + srcOffset + r * srcStride to dst + dstOffset +
+// r * dstStride. Split and concatenation along an axis (each piece is such a copy), and transposes that keep the last
+// axis (a run of it per row), are built on it.
+void CopyRows(const float* src, long srcOffset, long srcStride, float* dst, long dstOffset, long dstStride, long rows, long width) {
+  for (long r = 0; r < rows; r++) std::memcpy(dst + dstOffset + r * dstStride, src + srcOffset + r * srcStride, size_t(width) * sizeof(float));
+}
+
+// out = x transposed by perm (rank <= 6), for a perm that keeps the last axis: one contiguous run per output row.
+void TransposeKeepLast(const float* x, float* out, const long* shape, const long* perm, int rank) {
+  long inStride[6], outShape[6];
+  inStride[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) inStride[d] = inStride[d + 1] * shape[d + 1];
+  for (int d = 0; d < rank; d++) outShape[d] = shape[perm[d]];
+  const long width = shape[rank - 1];
+  long rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= outShape[d];
+  long index[6] = {0, 0, 0, 0, 0, 0};  // the output row's index, over the first rank-1 axes
+  for (long r = 0; r < rows; r++) {
+    long offset = 0;
+    for (int d = 0; d < rank - 1; d++) offset += index[d] * inStride[perm[d]];
+    std::memcpy(out + r * width, x + offset, size_t(width) * sizeof(float));
+    for (int d = rank - 2; d >= 0 && ++index[d] == outShape[d]; d--) index[d] = 0;
+  }
+}
 
 #pragma GCC pop_options
 
@@ -538,6 +778,175 @@ napi_value DropoutBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool GetInts(napi_env env, napi_value value, int32_t** data, size_t* length) {
+  bool isTyped = false;
+  napi_is_typedarray(env, value, &isTyped);
+  if (!isTyped) return Throw(env, "expected an Int32Array");
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr);
+  if (type != napi_int32_array) return Throw(env, "expected an Int32Array");
+  *data = static_cast<int32_t*>(raw);
+  return true;
+}
+
+// Reads argv[from ..) as `count` whole numbers >= 0 into out; false (with a JavaScript error) otherwise.
+bool GetSizes(napi_env env, napi_value* argv, int count, long* out) {
+  for (int i = 0; i < count; i++) {
+    double d;
+    if (!GetNumber(env, argv[i], &d)) return false;
+    if (!(d >= 0) || d != std::floor(d)) return Throw(env, "expected a whole number >= 0");
+    out[i] = long(d);
+  }
+  return true;
+}
+
+// Reads `count` Float32Arrays from argv, each of the length in `lengths` (-1: any); false with an error otherwise.
+bool GetFloatArgs(napi_env env, napi_value* argv, int count, float** out, const long* lengths, const char* what) {
+  for (int i = 0; i < count; i++) {
+    size_t n;
+    if (!GetFloats(env, argv[i], &out[i], &n)) return false;
+    if (lengths[i] >= 0 && long(n) != lengths[i]) return Throw(env, what);
+  }
+  return true;
+}
+
+// layerNorm(x, w, b, y, rows, cols, eps)
+napi_value LayerNormBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!GetArgs(env, info, 7, argv, "layerNorm takes 7 arguments")) return nullptr;
+  long s[2];
+  double eps;
+  if (!GetSizes(env, argv + 4, 2, s) || !GetNumber(env, argv[6], &eps)) return nullptr;
+  float* a[4];
+  const long lengths[4] = {s[0] * s[1], s[1], s[1], s[0] * s[1]};
+  if (!GetFloatArgs(env, argv, 4, a, lengths, "layerNorm: array lengths do not match the shape")) return nullptr;
+  LayerNormForward(a[0], a[1], a[2], a[3], s[0], s[1], float(eps));
+  return nullptr;
+}
+
+// layerNormGrad(dy, x, w, dx, dw, db, rows, cols, eps)
+napi_value LayerNormGradBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!GetArgs(env, info, 9, argv, "layerNormGrad takes 9 arguments")) return nullptr;
+  long s[2];
+  double eps;
+  if (!GetSizes(env, argv + 6, 2, s) || !GetNumber(env, argv[8], &eps)) return nullptr;
+  float* a[6];
+  const long n = s[0] * s[1], lengths[6] = {n, n, s[1], n, s[1], s[1]};
+  if (!GetFloatArgs(env, argv, 6, a, lengths, "layerNormGrad: array lengths do not match the shape")) return nullptr;
+  LayerNormBackward(a[0], a[1], a[2], a[3], a[4], a[5], s[0], s[1], float(eps));
+  return nullptr;
+}
+
+// causalSoftmax(x, y, rows, T)
+napi_value CausalSoftmaxBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "causalSoftmax takes 4 arguments")) return nullptr;
+  long s[2];
+  if (!GetSizes(env, argv + 2, 2, s)) return nullptr;
+  if (s[1] < 1 || s[0] % s[1] != 0) return Throw(env, "causalSoftmax: rows must be a multiple of T"), nullptr;
+  float* a[2];
+  const long lengths[2] = {s[0] * s[1], s[0] * s[1]};
+  if (!GetFloatArgs(env, argv, 2, a, lengths, "causalSoftmax: array lengths do not match the shape")) return nullptr;
+  CausalSoftmaxForward(a[0], a[1], s[0], s[1]);
+  return nullptr;
+}
+
+// causalSoftmaxGrad(dy, y, dx, rows, T)
+napi_value CausalSoftmaxGradBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv, "causalSoftmaxGrad takes 5 arguments")) return nullptr;
+  long s[2];
+  if (!GetSizes(env, argv + 3, 2, s)) return nullptr;
+  if (s[1] < 1 || s[0] % s[1] != 0) return Throw(env, "causalSoftmaxGrad: rows must be a multiple of T"), nullptr;
+  float* a[3];
+  const long lengths[3] = {s[0] * s[1], s[0] * s[1], s[0] * s[1]};
+  if (!GetFloatArgs(env, argv, 3, a, lengths, "causalSoftmaxGrad: array lengths do not match the shape")) return nullptr;
+  CausalSoftmaxBackward(a[0], a[1], a[2], s[0], s[1]);
+  return nullptr;
+}
+
+// crossEntropy(logits, targets, N, V) -> the mean loss
+napi_value CrossEntropyBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "crossEntropy takes 4 arguments")) return nullptr;
+  long s[2];
+  if (!GetSizes(env, argv + 2, 2, s)) return nullptr;
+  float* logits;
+  int32_t* targets;
+  size_t nl, nt;
+  if (!GetFloats(env, argv[0], &logits, &nl) || !GetInts(env, argv[1], &targets, &nt)) return nullptr;
+  if (s[0] < 1 || s[1] < 1 || long(nl) != s[0] * s[1] || long(nt) != s[0]) return Throw(env, "crossEntropy: array lengths do not match the shape"), nullptr;
+  napi_value out;
+  napi_create_double(env, CrossEntropyForward(logits, targets, s[0], s[1]), &out);
+  return out;
+}
+
+// crossEntropyGrad(logits, targets, dloss, dx, N, V)
+napi_value CrossEntropyGradBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv, "crossEntropyGrad takes 6 arguments")) return nullptr;
+  long s[2];
+  double dloss;
+  if (!GetSizes(env, argv + 4, 2, s) || !GetNumber(env, argv[2], &dloss)) return nullptr;
+  float *logits, *dx;
+  int32_t* targets;
+  size_t nl, nt, nd;
+  if (!GetFloats(env, argv[0], &logits, &nl) || !GetInts(env, argv[1], &targets, &nt) || !GetFloats(env, argv[3], &dx, &nd)) return nullptr;
+  if (s[0] < 1 || s[1] < 1 || long(nl) != s[0] * s[1] || long(nd) != s[0] * s[1] || long(nt) != s[0]) {
+    return Throw(env, "crossEntropyGrad: array lengths do not match the shape"), nullptr;
+  }
+  CrossEntropyBackward(logits, targets, float(dloss), dx, s[0], s[1]);
+  return nullptr;
+}
+
+// copyRows(src, srcOffset, srcStride, dst, dstOffset, dstStride, rows, width)
+napi_value CopyRowsBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv, "copyRows takes 8 arguments")) return nullptr;
+  float *src, *dst;
+  size_t ns, nd;
+  long a[2], b[4];
+  if (!GetFloats(env, argv[0], &src, &ns) || !GetSizes(env, argv + 1, 2, a) || !GetFloats(env, argv[3], &dst, &nd) ||
+      !GetSizes(env, argv + 4, 4, b)) {
+    return nullptr;
+  }
+  const long srcOffset = a[0], srcStride = a[1], dstOffset = b[0], dstStride = b[1], rows = b[2], width = b[3];
+  if (rows > 0 && width > 0 &&
+      (srcOffset + (rows - 1) * srcStride + width > long(ns) || dstOffset + (rows - 1) * dstStride + width > long(nd))) {
+    return Throw(env, "copyRows: the rows reach past the end of an array"), nullptr;
+  }
+  if (rows > 0 && width > 0) CopyRows(src, srcOffset, srcStride, dst, dstOffset, dstStride, rows, width);
+  return nullptr;
+}
+
+// transpose(x, out, shape, perm): shape and perm Int32Arrays of the same rank (1..6); perm keeps the last axis.
+napi_value TransposeBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "transpose takes 4 arguments")) return nullptr;
+  float *x, *out;
+  int32_t *shape, *perm;
+  size_t nx, no, rank, np;
+  if (!GetFloats(env, argv[0], &x, &nx) || !GetFloats(env, argv[1], &out, &no) || !GetInts(env, argv[2], &shape, &rank) ||
+      !GetInts(env, argv[3], &perm, &np)) {
+    return nullptr;
+  }
+  if (rank < 1 || rank > 6 || np != rank || perm[rank - 1] != int32_t(rank - 1)) return Throw(env, "transpose: rank 1..6, last axis kept"), nullptr;
+  long s[6], p[6], size = 1;
+  bool seen[6] = {false, false, false, false, false, false};
+  for (size_t d = 0; d < rank; d++) {
+    if (shape[d] < 0 || perm[d] < 0 || perm[d] >= int32_t(rank) || seen[perm[d]]) return Throw(env, "transpose: bad shape or perm"), nullptr;
+    seen[perm[d]] = true;
+    s[d] = shape[d];
+    p[d] = perm[d];
+    size *= s[d];
+  }
+  if (long(nx) != size || long(no) != size) return Throw(env, "transpose: array lengths do not match the shape"), nullptr;
+  if (size > 0) TransposeKeepLast(x, out, s, p, int(rank));
+  return nullptr;
+}
+
 // isa(): the instruction set the matmul runs on ("AVX-512" or "AVX2"); isa(name): switches to "avx512" or "avx2"
 // (for the tests and the benchmark: both paths in one process) and returns the previous one.
 napi_value IsaBinding(napi_env env, napi_callback_info info) {
@@ -572,7 +981,7 @@ napi_value ThreadsBinding(napi_env env, napi_callback_info) {
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  const bool supported = __builtin_cpu_supports("avx2");
+  const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   napi_value value;
   napi_get_boolean(env, supported, &value);
   napi_set_named_property(env, exports, "supported", value);
@@ -581,7 +990,10 @@ NAPI_MODULE_INIT() {
   napi_get_boolean(env, HasAvx512(), &value);
   napi_set_named_property(env, exports, "avx512", value);
   const std::pair<const char*, napi_callback> functions[] = {
-      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"dropout", DropoutBinding}, {"isa", IsaBinding}, {"threads", ThreadsBinding}};
+      {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"dropout", DropoutBinding}, {"isa", IsaBinding}, {"threads", ThreadsBinding},
+      {"layerNorm", LayerNormBinding}, {"layerNormGrad", LayerNormGradBinding}, {"causalSoftmax", CausalSoftmaxBinding},
+      {"causalSoftmaxGrad", CausalSoftmaxGradBinding}, {"crossEntropy", CrossEntropyBinding},
+      {"crossEntropyGrad", CrossEntropyGradBinding}, {"copyRows", CopyRowsBinding}, {"transpose", TransposeBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

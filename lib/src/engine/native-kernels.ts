@@ -1,12 +1,14 @@
 /**
- * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX-512 or AVX2 and every core,
- * a fused AdamW update, a column sum (a bias gradient) and dropout with its mask drawn natively (seeded). They work on
- * the wasm backend's tensors in place, through Float32Array views of its heap, and round as the WebAssembly kernels
- * do: training gives the same numbers, faster.
+ * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX-512 or AVX2 (with fused
+ * multiply-adds) and every core, a fused AdamW update, a column sum (a bias gradient), dropout with its mask drawn
+ * natively (seeded), the fused kernels of ./fused-kernels and strided copies. They work on the wasm backend's tensors
+ * in place, through Float32Array views of its heap. AdamW, dropout, the column sum and the copies round as the
+ * WebAssembly kernels do (the same bits); the matmul's fused multiply-adds and the fused kernels round once where the
+ * WebAssembly route rounds twice, or add in another order, so training agrees with that route within rounding.
  *
  * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
  * project. The matmul has an AVX-512 path and an AVX2 one, chosen when the module loads (AVX-512 where the CPU has it;
- * GPT_NATIVE_ISA=avx2 forces the older one); both give the same numbers. Anywhere it cannot load (another platform,
+ * GPT_NATIVE_ISA=avx2 forces the older one); both give the same bits. Anywhere it cannot load (another platform,
  * an old CPU, GPT_NATIVE=0/false/no/off) the WebAssembly kernels run instead, and `nativeKernelsStatus()` says why in one line.
  */
 import { availableParallelism } from "node:os";
@@ -25,6 +27,22 @@ export interface NativeKernels {
    * (seed, i), the GPU route's (webgpu.ts, dropoutMask): the same seed, the same mask, on any thread count.
    */
   dropout(x: Float32Array, out: Float32Array, p: number, seed: number): void;
+  /** y = LayerNorm of each row of x (rows, cols) with weight w and bias b (cols): the fused kernel (fused-kernels.ts). */
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, rows: number, cols: number, eps: number): void;
+  /** dx, dw, db of LayerNorm from dy, x and w (its statistics are recomputed from x). */
+  layerNormGrad(dy: Float32Array, x: Float32Array, w: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array, rows: number, cols: number, eps: number): void;
+  /** y = the causal softmax of x, rows of T scores, row r seeing positions 0..(r mod T). */
+  causalSoftmax(x: Float32Array, y: Float32Array, rows: number, T: number): void;
+  /** dx of the causal softmax from dy and its output y. */
+  causalSoftmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, T: number): void;
+  /** The mean cross-entropy of logits (N, V) against targets (N); NaN if a target is outside [0, V). */
+  crossEntropy(logits: Float32Array, targets: Int32Array, N: number, V: number): number;
+  /** dx = (softmax(logits) − onehot(targets)) · dloss / N. */
+  crossEntropyGrad(logits: Float32Array, targets: Int32Array, dloss: number, dx: Float32Array, N: number, V: number): void;
+  /** For r < rows: width floats from src[srcOffset + r·srcStride] to dst[dstOffset + r·dstStride]. */
+  copyRows(src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number, rows: number, width: number): void;
+  /** out = x (shape) transposed by perm, where perm keeps the last axis (rank 1..6). */
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   /** Whether this CPU has AVX-512 (F, BW, DQ, VL). */
   avx512: boolean;
   /**
@@ -73,7 +91,7 @@ function load(): Loaded {
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     return { status: `native CPU kernels unavailable for ${process.platform}-${process.arch} (${reason}); using WebAssembly's` };
   }
-  if (!module.supported) return { status: "native CPU kernels need AVX2, which this CPU lacks; using WebAssembly's" };
+  if (!module.supported) return { status: "native CPU kernels need AVX2 and FMA, which this CPU lacks; using WebAssembly's" };
   const kernels = module as NativeKernels;
   let threads: number;
   if (capped) {

@@ -14,9 +14,15 @@
  * 4. GatherV2 along axis 0 (an embedding lookup) copies rows directly: the wasm kernel is slow at it.
  * 5. With the native kernels, Dropout's mask is drawn natively (nativeDropout, kernel NativeDropout): tf.dropout fills
  *    its mask in JavaScript (tf.randomUniform), about 27M numbers a second.
+ * 6. Identity, and Cast to the dtype a tensor already has, share the input's memory (as the CPU backend does) instead
+ *    of copying it. tfjs clones every tensor it keeps for the backward pass: about 350 copies a training step.
+ * 7. With the native kernels, Transpose (when the last axis stays last), SplitV and Concat (float32) are strided
+ *    copies on them: the wasm kernels take a general slow path for nanoGPT's split of q, k, v and its head transposes.
+ * The fused kernels (LayerNorm, the causal softmax, cross-entropy) are in ./fused-kernels and registered here too.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { registerFusedKernels } from "./fused-kernels";
 import { nativeKernels } from "./native-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -202,6 +208,72 @@ const gather: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** The input itself, its memory shared (a reference counted once more): tensors are never written after they are made. */
+function share(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let wasmIdentity: KernelFunc | undefined;
+let wasmCast: KernelFunc | undefined;
+let wasmTranspose: KernelFunc | undefined;
+let wasmSplitV: KernelFunc | undefined;
+let wasmConcat: KernelFunc | undefined;
+
+const identity: KernelFunc = ({ inputs, backend, attrs }) =>
+  inputs.x.dtype === "string" ? wasmIdentity!({ inputs, backend, attrs }) : share(backend, inputs.x);
+
+const cast: KernelFunc = ({ inputs, backend, attrs }) =>
+  inputs.x.dtype === attrs.dtype && inputs.x.dtype !== "string" ? share(backend, inputs.x) : wasmCast!({ inputs, backend, attrs });
+
+/** Transpose of a float32 tensor whose last axis stays last: one contiguous run per output row, natively. */
+const transpose: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  const perm = attrs.perm as number[];
+  const rank = x.shape.length;
+  if (!nativeKernels() || x.dtype !== "float32" || rank < 2 || rank > 6 || perm[rank - 1] !== rank - 1) return wasmTranspose!({ inputs, backend, attrs });
+  const out = backend.makeOutput(perm.map((d) => x.shape[d]), "float32");
+  nativeKernels()!.transpose(floats(backend, x), floats(backend, out), Int32Array.from(x.shape), Int32Array.from(perm));
+  return out;
+};
+
+/** Each piece of a float32 split along `axis`: a strided copy of its columns of the (outer, inner) view. */
+const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (!nativeKernels() || x.dtype !== "float32") return wasmSplitV!({ inputs, backend, attrs });
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number[] | number, axis);
+  const outer = size(x.shape.slice(0, axis));
+  const unit = size(x.shape.slice(axis + 1)); // floats per step along the axis
+  const stride = x.shape[axis] * unit;
+  let offset = 0;
+  return sizes.map((s) => {
+    const out = backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), "float32");
+    nativeKernels()!.copyRows(floats(backend, x), offset, stride, floats(backend, out), 0, s * unit, outer, s * unit);
+    offset += s * unit;
+    return out;
+  }) as unknown as TensorInfo;
+};
+
+/** A float32 concatenation along `axis`: each input a strided copy into its columns of the (outer, inner) view. */
+const concat: KernelFunc = ({ inputs, backend, attrs }) => {
+  const xs = inputs as unknown as TensorInfo[];
+  if (!nativeKernels() || xs.length < 2 || xs.some((x) => x.dtype !== "float32")) return wasmConcat!({ inputs, backend, attrs });
+  const axis = tf.util.parseAxisParam(attrs.axis as number, xs[0].shape)[0];
+  tf.backend_util.assertParamsConsistent(xs.map((x) => x.shape), axis);
+  const outShape = tf.backend_util.computeOutShape(xs.map((x) => x.shape), axis);
+  const out = backend.makeOutput(outShape, "float32");
+  const outer = size(outShape.slice(0, axis));
+  const stride = size(outShape.slice(axis));
+  let offset = 0;
+  for (const x of xs) {
+    const width = size(x.shape.slice(axis));
+    if (width > 0) nativeKernels()!.copyRows(floats(backend, x), 0, width, floats(backend, out), offset, stride, outer, width);
+    offset += width;
+  }
+  return out;
+};
+
 /** Replaces a wasm kernel with `kernelFunc`; returns the original. */
 function reroute(name: string, kernelFunc: KernelFunc): KernelFunc {
   const original = kernelConfig(name);
@@ -276,11 +348,17 @@ export function patchWasmKernels(): void {
   wasmBatchMatMul = reroute("BatchMatMul", batchMatMul);
   wasmSum = reroute("Sum", sum);
   wasmGather = reroute("GatherV2", gather);
+  wasmIdentity = reroute("Identity", identity);
+  wasmCast = reroute("Cast", cast);
+  wasmTranspose = reroute("Transpose", transpose);
+  wasmSplitV = reroute("SplitV", splitV);
+  wasmConcat = reroute("Concat", concat);
   if (!tf.getKernel("UnsortedSegmentSum", BACKEND)) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: BACKEND, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
   tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: BACKEND, kernelFunc: adamWUpdate as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: NATIVE_DROPOUT, backendName: BACKEND, kernelFunc: nativeDropoutKernel as unknown as tf.KernelFunc });
+  registerFusedKernels();
   tf.registerGradient({
     kernelName: NATIVE_DROPOUT,
     gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(NATIVE_DROPOUT, { x: dy as tf.Tensor }, attrs as DropoutAttrs) as tf.Tensor }),

@@ -1,0 +1,175 @@
+/**
+ * Fused kernels: one native kernel (lib/native/cpu-kernels.cc) for a chain of tfjs ops, forward and backward, where
+ * a profile of a training step said it pays (issue 15). Each has its reference route, the ops the lessons write, in
+ * lib/src/nn; these are only a faster way to the same maths, behind one seam: the reference calls `fusedX(...)` and uses
+ * its own ops when that returns undefined (another backend, the native kernels off, or the fused ones off).
+ *
+ * - fusedLayerNorm: LayerNorm over the last axis (tf.moments, sub, div, sqrt, mul, add: about 10 kernels forward and
+ *   20 backward) as one kernel each way.
+ * - fusedCausalSoftmax: the causal mask and the softmax (add −∞ above the diagonal, softmax), and its gradient.
+ * - fusedCrossEntropy: F.cross_entropy (logSoftmax, oneHot, mul, sum, mean, and the check of the targets), and its
+ *   gradient, softmax − onehot.
+ *
+ * They add in another order than the op-by-op route, so results agree within float32 rounding, not bit for bit (the
+ * tests hold each to its reference route, and 50 seeded training steps to the unfused losses within 1e-5).
+ * GPT_FUSED=0 switches them off (the native matmul and the rest stay); `withFusedKernels(false, f)` in one process.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { envFlag } from "../env";
+import { nativeKernels } from "./native-kernels";
+
+type TensorInfo = tf.TensorInfo;
+type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo | TensorInfo[];
+
+const BACKEND = "wasm";
+const LAYER_NORM = "NativeLayerNorm";
+const LAYER_NORM_GRAD = "NativeLayerNormGrad";
+const CAUSAL_SOFTMAX = "NativeCausalSoftmax";
+const CAUSAL_SOFTMAX_GRAD = "NativeCausalSoftmaxGrad";
+const CROSS_ENTROPY = "NativeCrossEntropy";
+const CROSS_ENTROPY_GRAD = "NativeCrossEntropyGrad";
+
+const floats = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Float32Array;
+const ints = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Int32Array;
+const lastAxis = (x: TensorInfo) => x.shape[x.shape.length - 1];
+const rowsOf = (x: TensorInfo) => x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+
+let enabled = envFlag("GPT_FUSED") !== false;
+
+/** Switches the fused kernels off (false) or back on (true) for what runs next; returns the previous setting. */
+export function useFusedKernels(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
+
+/** Runs `f` (or awaits it) with the fused kernels on or off, then restores the setting. */
+export function withFusedKernels<T>(on: boolean, f: () => T): T {
+  const previous = useFusedKernels(on);
+  let result: T;
+  try {
+    result = f();
+  } catch (err) {
+    useFusedKernels(previous);
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(() => useFusedKernels(previous)) as T;
+  useFusedKernels(previous);
+  return result;
+}
+
+/** Whether a fused kernel runs for this tensor now: wasm backend, native kernels on, fused kernels on, float32. */
+function fusedFor(x: tf.Tensor, kernelName: string): boolean {
+  return enabled && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
+}
+
+/** LayerNorm of x (..., C) over its last axis with weight and bias (C): (x − mean) / √(var + eps) · weight + bias. */
+export function fusedLayerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T | undefined {
+  if (!fusedFor(x, LAYER_NORM) || x.rank < 1) return undefined;
+  return tf.engine().runKernel(LAYER_NORM, { x, weight, bias }, { eps }) as T;
+}
+
+/** The decoder's softmax of scores (..., T, T): softmax over positions 0..t in row t, 0 above the diagonal. */
+export function fusedCausalSoftmax<T extends tf.Tensor>(scores: T): T | undefined {
+  if (!fusedFor(scores, CAUSAL_SOFTMAX) || scores.rank < 2) return undefined;
+  return tf.engine().runKernel(CAUSAL_SOFTMAX, { x: scores }) as T;
+}
+
+/** F.cross_entropy of logits (N, V) and int32 targets (N): a scalar, NaN when a target is outside [0, V). */
+export function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar | undefined {
+  if (!fusedFor(logits, CROSS_ENTROPY) || targets.dtype !== "int32") return undefined;
+  return tf.engine().runKernel(CROSS_ENTROPY, { logits, targets }) as tf.Scalar;
+}
+
+const layerNorm: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) => {
+  const C = lastAxis(x);
+  if (weight.shape.length !== 1 || weight.shape[0] !== C || bias.shape.length !== 1 || bias.shape[0] !== C) {
+    throw new Error(`LayerNorm: weight and bias must have shape [${C}] for an input of shape [${x.shape}], got [${weight.shape}] and [${bias.shape}].`);
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  nativeKernels()!.layerNorm(floats(backend, x), floats(backend, weight), floats(backend, bias), floats(backend, y), rowsOf(x), C, attrs.eps as number);
+  return y;
+};
+
+const layerNormGrad: KernelFunc = ({ inputs: { dy, x, weight }, backend, attrs }) => {
+  const C = lastAxis(x);
+  const outputs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput([C], "float32"), backend.makeOutput([C], "float32")];
+  const [dx, dw, db] = outputs.map((t) => floats(backend, t));
+  nativeKernels()!.layerNormGrad(floats(backend, dy), floats(backend, x), floats(backend, weight), dx, dw, db, rowsOf(x), C, attrs.eps as number);
+  return outputs;
+};
+
+function checkSquare(x: TensorInfo): number {
+  const T = lastAxis(x);
+  if (x.shape[x.shape.length - 2] !== T) throw new Error(`causalSoftmax: scores must be (..., T, T), got shape [${x.shape}].`);
+  return T;
+}
+
+const causalSoftmax: KernelFunc = ({ inputs: { x }, backend }) => {
+  const T = checkSquare(x);
+  const y = backend.makeOutput(x.shape, "float32");
+  nativeKernels()!.causalSoftmax(floats(backend, x), floats(backend, y), rowsOf(x), T);
+  return y;
+};
+
+const causalSoftmaxGrad: KernelFunc = ({ inputs: { dy, y }, backend }) => {
+  const dx = backend.makeOutput(y.shape, "float32");
+  nativeKernels()!.causalSoftmaxGrad(floats(backend, dy), floats(backend, y), floats(backend, dx), rowsOf(y), lastAxis(y));
+  return dx;
+};
+
+function checkLogits(logits: TensorInfo, targets: TensorInfo): void {
+  if (logits.shape.length !== 2 || targets.shape.length !== 1 || targets.shape[0] !== logits.shape[0]) {
+    throw new Error(`crossEntropy: logits must be (N, V) and targets (N), got shapes [${logits.shape}] and [${targets.shape}].`);
+  }
+}
+
+const crossEntropy: KernelFunc = ({ inputs: { logits, targets }, backend }) => {
+  checkLogits(logits, targets);
+  const loss = backend.makeOutput([], "float32");
+  const [N, V] = logits.shape;
+  const value = nativeKernels()!.crossEntropy(floats(backend, logits), ints(backend, targets), N, V);
+  floats(backend, loss)[0] = value;
+  return loss;
+};
+
+const crossEntropyGrad: KernelFunc = ({ inputs: { dy, logits, targets }, backend }) => {
+  const dx = backend.makeOutput(logits.shape, "float32");
+  const [N, V] = logits.shape;
+  nativeKernels()!.crossEntropyGrad(floats(backend, logits), ints(backend, targets), floats(backend, dy)[0], floats(backend, dx), N, V);
+  return dx;
+};
+
+/** Registers the fused kernels and their gradients on the wasm backend (patchWasmKernels calls it, once). */
+export function registerFusedKernels(): void {
+  const kernels: [string, KernelFunc][] = [
+    [LAYER_NORM, layerNorm], [LAYER_NORM_GRAD, layerNormGrad], [CAUSAL_SOFTMAX, causalSoftmax],
+    [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad], [CROSS_ENTROPY, crossEntropy], [CROSS_ENTROPY_GRAD, crossEntropyGrad],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs);
+  // A gradient kernel with several outputs runs once, in the gradient function's body: its outputs are each handed to
+  // an input, and any not asked for are disposed with the backward pass's other temporaries.
+  tf.registerGradient({
+    kernelName: LAYER_NORM,
+    inputsToSave: ["x", "weight"],
+    gradFunc: (dy, [x, weight], attrs) => {
+      const [dx, dw, db] = run(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      return { x: () => dx, weight: () => dw, bias: () => db };
+    },
+  });
+  tf.registerGradient({
+    kernelName: CAUSAL_SOFTMAX,
+    outputsToSave: [true],
+    gradFunc: (dy, [y]) => ({ x: () => run(CAUSAL_SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor }),
+  });
+  tf.registerGradient({
+    kernelName: CROSS_ENTROPY,
+    inputsToSave: ["logits", "targets"],
+    gradFunc: (dy, [logits, targets]) => ({
+      logits: () => run(CROSS_ENTROPY_GRAD, { dy: dy as tf.Tensor, logits, targets }) as tf.Tensor,
+      targets: () => tf.zerosLike(targets),
+    }),
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * The fused kernels (lib/src/engine/fused-kernels.ts) and the native copies (Transpose, SplitV, Concat, Identity,
+ * Cast; lib/src/engine/wasm-kernels.ts) change the speed of training, not its maths. Each fused kernel is held to its
+ * reference route (the op-by-op maths of lib/src/nn, GPT_FUSED=0), forward and backward; the copies to the cpu
+ * backend bit for bit; and seeded training to the unfused route's losses (1e-5 for 10 steps, 1e-4 for 50).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { AdamW, CharTokenizer, GPTLanguageModel, LayerNorm, Rng, causalSoftmax, crossEntropy, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
+import { fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
+import { backend, maxAbsDiff } from "./helpers";
+
+const skip = nativeKernels() ? false : "the native kernels do not load here";
+
+/** f's outputs with the fused kernels on and off, read back; f runs inside a tidy. */
+function bothRoutes(f: () => tf.Tensor[]): { fused: Float32Array[]; reference: Float32Array[] } {
+  const run = (on: boolean) => withFusedKernels(on, () => tf.tidy(() => f().map((t) => t.dataSync() as Float32Array)));
+  return { fused: run(true), reference: run(false) };
+}
+
+function assertClose(what: string, a: Float32Array, b: Float32Array, tolerance: number): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) || Number.isNaN(b[i])) assert.ok(Number.isNaN(a[i]) && Number.isNaN(b[i]), `${what}[${i}]: ${a[i]} against ${b[i]}`);
+    else worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  assert.ok(worst <= tolerance, `${what}: largest difference ${worst} (allowed ${tolerance})`);
+}
+
+/** Runs f and checks that it leaves no tensor behind. */
+function noLeak(f: () => void): void {
+  const before = tf.memory().numTensors;
+  f();
+  assert.equal(tf.memory().numTensors, before, "tensors left behind");
+}
+
+test("the fused kernels run on wasm with the native kernels, and not when switched off", { skip }, async () => {
+  await backend("wasm");
+  tf.tidy(() => {
+    const x = tf.randomNormal([2, 4, 4]);
+    assert.ok(fusedCausalSoftmax(x) !== undefined);
+    assert.equal(withFusedKernels(false, () => fusedCausalSoftmax(x)), undefined);
+    assert.equal(fusedCrossEntropy(tf.zeros([3, 5]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], "float32")), undefined, "float targets: the reference route");
+  });
+});
+
+for (const shape of [[5, 64], [2, 7, 37], [3, 1], [2, 3, 4, 129]]) {
+  test(`LayerNorm fused on (${shape}): forward and gradients equal the reference route`, { skip }, async () => {
+    await backend("wasm");
+    const C = shape[shape.length - 1];
+    noLeak(() => {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(C);
+        const ln = new LayerNorm(C);
+        ln.weight.assign(tf.randomNormal([C], 1, 0.5, "float32", rng.seed()));
+        ln.bias.assign(tf.randomNormal([C], 0, 0.5, "float32", rng.seed()));
+        const x = tf.variable(tf.randomNormal(shape, 3, 2, "float32", rng.seed())); // not centred: the mean matters
+        const dy = tf.randomNormal(shape, 0, 1, "float32", rng.seed());
+        const y = ln.forward(x);
+        // The gradients of sum(LayerNorm(x) * dy): dy is the upstream gradient.
+        const { grads } = tf.variableGrads(() => ln.forward(x).mul(dy).sum() as tf.Scalar, [x, ln.weight, ln.bias]);
+        const [dx, dw, db] = [x, ln.weight, ln.bias].map((v) => grads[v.name]);
+        x.dispose();
+        ln.dispose();
+        return [y, dx, dw, db];
+      });
+      ["y", "dx", "dweight", "dbias"].forEach((name, i) => assertClose(name, fused[i], reference[i], 2e-5));
+    });
+  });
+}
+
+for (const shape of [[2, 3, 9, 9], [4, 37, 37], [1, 1]]) {
+  test(`causal softmax fused on (${shape}): forward and gradient equal the reference route, the future exactly 0`, { skip }, async () => {
+    await backend("wasm");
+    noLeak(() => {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(shape.length);
+        const x = tf.randomNormal(shape, 0, 3, "float32", rng.seed());
+        const dy = tf.randomNormal(shape, 0, 1, "float32", rng.seed());
+        const y = causalSoftmax(x);
+        const dx = tf.grad((s: tf.Tensor) => causalSoftmax(s))(x, dy);
+        return [y, dx];
+      });
+      assertClose("wei", fused[0], reference[0], 1e-6);
+      assertClose("dscores", fused[1], reference[1], 1e-6);
+      const T = shape[shape.length - 1];
+      fused[0].forEach((v, i) => {
+        if (i % T > Math.floor(i / T) % T) assert.equal(v, 0, `weight above the diagonal at ${i}`);
+      });
+    });
+  });
+}
+
+test("cross-entropy fused: the loss and its gradient equal the reference route; a bad target is NaN on both", { skip }, async () => {
+  await backend("wasm");
+  noLeak(() => {
+    for (const [N, V] of [[7, 65], [256, 65], [3, 1000]]) {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(N);
+        const logits = tf.randomNormal([N, V], 0, 4, "float32", rng.seed()) as tf.Tensor2D;
+        const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 7) % V), "int32");
+        const loss = crossEntropy(logits, targets);
+        const dlogits = tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor2D, targets).mul(3))(logits);
+        return [loss, dlogits];
+      });
+      assertClose(`loss (${N}, ${V})`, fused[0], reference[0], 1e-5);
+      assertClose(`dlogits (${N}, ${V})`, fused[1], reference[1], 1e-7);
+    }
+    const { fused, reference } = bothRoutes(() => [crossEntropy(tf.zeros([2, 4]) as tf.Tensor2D, tf.tensor1d([1, 4], "int32"))]);
+    assert.ok(Number.isNaN(fused[0][0]) && Number.isNaN(reference[0][0]), `bad target: ${fused[0][0]} and ${reference[0][0]}`);
+  });
+});
+
+test("Transpose, SplitV, Concat, Identity and Cast on wasm equal cpu bit for bit", { skip }, async () => {
+  const cases = (): tf.Tensor[] => {
+    const x = tf.tensor(Array.from({ length: 2 * 5 * 3 * 4 }, (_, i) => i * 0.37 - 9), [2, 5, 3, 4]);
+    return [
+      x.transpose([0, 2, 1, 3]), x.transpose([2, 0, 1, 3]), x.transpose([3, 2, 1, 0]), x.transpose([0, 1, 3, 2]),
+      ...tf.split(x, 3, 2), ...tf.split(x, [1, 3, 1], 1), ...tf.split(x, [2, 2], -1), ...tf.split(x, 2, 0),
+      tf.concat(tf.split(x, [1, 2, 1], -1), -1), tf.concat([x, x.mul(2)], 1), tf.concat([x, tf.zeros([2, 5, 0, 4])], 2),
+      tf.concat([x.slice([0], [1]), x], 0), x.clone(), x.cast("float32"), x.cast("int32"),
+    ];
+  };
+  await backend("cpu");
+  const expected = tf.tidy(() => cases().map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+  await backend("wasm");
+  noLeak(() => {
+    const got = tf.tidy(() => cases().map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+    assert.deepEqual(got, expected);
+  });
+  // A clone shares the memory, and outlives its source: disposing one leaves the other intact.
+  const x = tf.tensor([1, 2, 3]);
+  const y = x.clone();
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  y.dispose();
+});
+
+/** Trains a GPT from seed 1337 for `steps` steps; returns each step's loss. */
+async function trajectory(config: { nEmbd: number; nHead: number; nLayer: number; blockSize: number; dropout?: number }, batch: number, steps: number): Promise<number[]> {
+  const text = await loadTinyShakespeare();
+  const tokenizer = CharTokenizer.fromText(text);
+  const { train } = trainValSplit(tokenizer.encode(text));
+  const rng = new Rng(1337);
+  const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, attention: "batched", ...config }, rng);
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const { x, y } = getBatch(train, batch, config.blockSize, rng);
+    try {
+      losses.push(await trainStep(model, optimizer, x, y));
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+  model.dispose();
+  optimizer.dispose();
+  return losses;
+}
+
+for (const [name, config, batch] of [
+  ["model A (the notebook's final model)", { nEmbd: 64, nHead: 4, nLayer: 4, blockSize: 32 }, 16],
+  ["a model with dropout 0.2", { nEmbd: 48, nHead: 3, nLayer: 2, blockSize: 24, dropout: 0.2 }, 8],
+] as const) {
+  // Any change of rounding (the matmul's fused multiply-adds against WebAssembly's, as much as these kernels) grows
+  // over training: AdamW divides each gradient by its running size, so a last-bit difference in a tiny gradient moves
+  // a weight as far as a large one. The losses agree within 1e-5 at first, and within 1e-4 (the native route's
+  // tolerance against WebAssembly, native-kernels.test.ts) after 50 steps.
+  test(`50 seeded steps of ${name}: the fused kernels' losses are the unfused route's within 1e-5 for 10 steps, 1e-4 for 50`, { skip }, async () => {
+    await backend("wasm");
+    const fused = await trajectory(config, batch, 50);
+    const reference = await withFusedKernels(false, () => trajectory(config, batch, 50));
+    const difference = fused.map((l, i) => Math.abs(l - reference[i]));
+    const early = Math.max(...difference.slice(0, 10));
+    const worst = Math.max(...difference);
+    console.log(`${name}: largest loss difference, first 10 steps ${early.toExponential(2)}, all 50 ${worst.toExponential(2)}; final loss ${fused[49].toFixed(4)}`);
+    assert.ok(early <= 1e-5, `largest loss difference in the first 10 steps ${early}`);
+    assert.ok(worst <= 1e-4, `largest loss difference ${worst}`);
+    assert.ok(fused[49] < fused[0] - 0.5, "the model learns");
+  });
+}
