@@ -5,14 +5,16 @@
  * steps, and generation, on the native CPU kernels (AVX-512 and, where that runs, AVX2 too) and on the WebAssembly
  * ones (the route before them); then runs the same models in every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile), in the same run
- * (bench/torch_bench.py), and prints each and ours ÷ the fastest. Then checks that the two routes give the same 50 seeded losses, and that training leaks no
- * tensors (the count after step 10 and after step 1000).
+ * (bench/torch_bench.py), and prints each and ours ÷ the fastest. Then checks that the two routes' 50 seeded losses
+ * agree within 1e-4, and that training leaks no tensors (the count after step 10 and after step 1000). Also projects each ladder step's time at full settings
+ * (the notebook's final model: 5000 steps) from its measured training step and evaluation batch.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
 import { nativeKernels, nativeKernelsStatus, withNativeIsa, withNativeKernels } from "../engine/native-kernels";
+import { withFusedKernels } from "../engine/fused-kernels";
 import { loadTinyShakespeare } from "../data/dataset";
 import { CharTokenizer } from "../data/tokenizer";
 import { getBatch, trainValSplit } from "../data/batches";
@@ -23,6 +25,7 @@ import { AdamW } from "../train/adamw";
 import { trainStep } from "../train/trainer";
 import { TerminalBar } from "../progress/terminal";
 import { configNamed, gptConfigOf } from "../configs";
+import { LADDER, type LadderStep } from "../ladder";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
 
 export interface BenchModel {
@@ -139,6 +142,37 @@ async function timeGeneration(vocabSize: number, chars: number): Promise<number>
   return chars / seconds;
 }
 
+/**
+ * A ladder step's full-settings time, projected from this machine's median training step and evaluation batch:
+ * maxIters steps and (maxIters / evalInterval + 1) evaluations of evalIters batches of each split, as train() runs them.
+ */
+async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize: number, steps = 8): Promise<{ stepMs: number; evalMs: number; seconds: number }> {
+  const rng = new Rng(1337);
+  const model = step.build(vocabSize, rng);
+  const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
+  const train: number[] = [];
+  const evaluate: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const { x, y } = getBatch(data, step.batchSize, step.blockSize, rng);
+    let t0 = performance.now();
+    await trainStep(model, optimizer, x, y);
+    if (i >= 2) train.push(performance.now() - t0); // two warm-up steps
+    t0 = performance.now();
+    await model.inEvalMode(async () => {
+      const loss = model.loss(x, y);
+      await loss.data();
+      loss.dispose();
+    });
+    if (i >= 2) evaluate.push(performance.now() - t0);
+    tf.dispose([x, y]);
+  }
+  model.dispose();
+  optimizer.dispose();
+  const evaluations = Math.floor(step.maxIters / step.evalInterval) + 1;
+  const seconds = (step.maxIters * median(train) + evaluations * 2 * step.evalIters * median(evaluate)) / 1000;
+  return { stepMs: median(train), evalMs: median(evaluate), seconds };
+}
+
 interface TorchResult {
   torch: string;
   mode: "eager" | "torch.compile";
@@ -217,19 +251,23 @@ async function main() {
   const timings = await timeAll();
   // The older instruction set, where the matmul runs on AVX-512: the same models with GPT_NATIVE_ISA=avx2's path.
   const avx2 = native && nativeKernels()!.isa() === "AVX-512" ? await withNativeIsa("avx2", timeAll) : undefined;
+  // The native kernels without the fused ones (GPT_FUSED=0): LayerNorm, the causal softmax and cross-entropy op by op.
+  const unfused = native ? await withFusedKernels(false, timeAll) : undefined;
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
   const before = native ? await withNativeKernels(false, timeAll) : undefined;
   const charsPerSec = await timeGeneration(vocab, 500);
+  const ladder: { step: LadderStep; seconds: number; stepMs: number; evalMs: number }[] = [];
+  for (const step of LADDER) ladder.push({ step, ...(await projectFullSettings(step, train, vocab)) });
   const torch = args.values["no-torch"] ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
-  console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
-  const head = ["model", "params", "ms/step", "min-max", "max/median", "tokens/s", "peak RSS MB", ...(avx2 ? ["AVX2 ms/step"] : []), "before ms/step"];
+  console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}, fused kernels on; unfused: GPT_FUSED=0; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
+  const head = ["model", "params", "ms/step", "min-max", "max/median", "tokens/s", "peak RSS MB", ...(avx2 ? ["AVX2 ms/step"] : []), ...(unfused ? ["unfused ms/step"] : []), "before ms/step"];
   console.log(head.join(" | "));
   console.log(head.map(() => "---").join(" | "));
   timings.forEach((t, i) => {
     console.log([t.name, t.params, fmt(t.medianMs), `${fmt(t.minMs)}-${fmt(t.maxMs)}`, fmt(t.maxMs / t.medianMs, 2), Math.round(t.tokensPerSec),
-      fmt(t.peakRssMB, 0), ...(avx2 ? [fmt(avx2[i].medianMs)] : []), before ? fmt(before[i].medianMs) : "-"].join(" | "));
+      fmt(t.peakRssMB, 0), ...(avx2 ? [fmt(avx2[i].medianMs)] : []), ...(unfused ? [fmt(unfused[i].medianMs)] : []), before ? fmt(before[i].medianMs) : "-"].join(" | "));
   });
   // PyTorch: each installation and mode, its median and min-max, and ours against the fastest of them.
   const ran = typeof torch === "string" ? [] : torch.filter((y) => y.result);
@@ -250,6 +288,12 @@ async function main() {
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
   console.log(`\ngpt.py model (timed at batch ${BENCH_MODELS[2].batchSize}), 5000 steps at batch ${GPT_PY_BATCH}: ` +
     `${fmt((full.medianMs * scale * 5000) / 3.6e6, 1)} hours here (the lecture: about 15 minutes on an A100)`);
+  console.log(`\nfull settings, projected from the median of 8 training steps and 8 evaluation batches (npm run ladder measures them):`);
+  for (const { step, seconds, stepMs, evalMs } of ladder) {
+    console.log(`  ${step.id.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
+  }
+  const total = ladder.reduce((a, l) => a + l.seconds, 0);
+  console.log(`  the whole ladder ≈ ${fmt(ladder.reduce((a, l) => a + l.seconds, 0) / 60, 1)} min`);
   const torchGeneration = ran.filter((y) => y.result!.generationCharsPerSec !== null).map((y) => `${y.label} ${fmt(y.result!.generationCharsPerSec!, 0)}`);
   console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
@@ -262,6 +306,10 @@ async function main() {
     const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i])));
     console.log(`\nmaths check, model A, 50 seeded steps: largest |loss(native) - loss(WebAssembly)| = ${worst.toExponential(2)} ` +
       `(${worst <= 1e-4 ? "within" : "NOT within"} 1e-4; final loss ${fmt(a[49], 4)})`);
+    const u = (await withFusedKernels(false, () => seededRun(train, vocab, 50))).losses;
+    const fusedWorst = Math.max(...a.map((l, i) => Math.abs(l - u[i])));
+    console.log(`maths check, fused kernels against unfused (GPT_FUSED=0): largest loss difference ${fusedWorst.toExponential(2)} ` +
+      `(${fusedWorst <= 1e-4 ? "within" : "NOT within"} 1e-4)`);
     if (avx2) {
       const c = (await withNativeIsa("avx2", () => seededRun(train, vocab, 50))).losses;
       const same = c.every((l, i) => l === a[i]);
