@@ -7,9 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, LayerNorm, Rng, causalSoftmax, crossEntropy, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
+import { LayerNorm, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
 import { fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
-import { backend, maxAbsDiff } from "./helpers";
+import { backend, seededLosses } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
 
@@ -138,28 +138,6 @@ test("Transpose, SplitV, Concat, Identity and Cast on wasm equal cpu bit for bit
   y.dispose();
 });
 
-/** Trains a GPT from seed 1337 for `steps` steps; returns each step's loss. */
-async function trajectory(config: { nEmbd: number; nHead: number; nLayer: number; blockSize: number; dropout?: number }, batch: number, steps: number): Promise<number[]> {
-  const text = await loadTinyShakespeare();
-  const tokenizer = CharTokenizer.fromText(text);
-  const { train } = trainValSplit(tokenizer.encode(text));
-  const rng = new Rng(1337);
-  const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, attention: "batched", ...config }, rng);
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
-  const losses: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const { x, y } = getBatch(train, batch, config.blockSize, rng);
-    try {
-      losses.push(await trainStep(model, optimizer, x, y));
-    } finally {
-      tf.dispose([x, y]);
-    }
-  }
-  model.dispose();
-  optimizer.dispose();
-  return losses;
-}
-
 for (const [name, config, batch] of [
   ["model A (the notebook's final model)", { nEmbd: 64, nHead: 4, nLayer: 4, blockSize: 32 }, 16],
   ["a model with dropout 0.2", { nEmbd: 48, nHead: 3, nLayer: 2, blockSize: 24, dropout: 0.2 }, 8],
@@ -170,8 +148,8 @@ for (const [name, config, batch] of [
   // tolerance against WebAssembly, native-kernels.test.ts) after 50 steps.
   test(`50 seeded steps of ${name}: the fused kernels' losses are the unfused route's within 1e-5 for 10 steps, 1e-4 for 50`, { skip }, async () => {
     await backend("wasm");
-    const fused = await trajectory(config, batch, 50);
-    const reference = await withFusedKernels(false, () => trajectory(config, batch, 50));
+    const fused = await seededLosses(config, batch, 50);
+    const reference = await withFusedKernels(false, () => seededLosses(config, batch, 50));
     const difference = fused.map((l, i) => Math.abs(l - reference[i]));
     const early = Math.max(...difference.slice(0, 10));
     const worst = Math.max(...difference);

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, type BackendName } from "@build-gpt/lib";
+import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig } from "@build-gpt/lib";
 
 const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
 if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) process.env.TINYSHAKESPEARE_PATH = shared;
@@ -38,4 +38,33 @@ export function attentionOf<W extends tf.Tensor>(layer: { onAttention(hook: (w: 
 /** The largest absolute difference between two tensors of the same shape (a synchronous read: cpu and wasm). */
 export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+}
+
+/**
+ * Trains a GPT (batched attention) on tiny Shakespeare from seed 1337 for `steps` steps of `batch` sequences with
+ * AdamW at lr 1e-3; returns each step's loss. `afterStep` is called after each step (e.g. to count tensors).
+ */
+export async function seededLosses(config: Omit<GPTConfig, "vocabSize">, batch: number, steps: number, afterStep?: () => void): Promise<number[]> {
+  const text = await loadTinyShakespeare();
+  const tokenizer = CharTokenizer.fromText(text);
+  const { train } = trainValSplit(tokenizer.encode(text));
+  const rng = new Rng(1337);
+  const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, attention: "batched", ...config }, rng);
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
+  const losses: number[] = [];
+  try {
+    for (let i = 0; i < steps; i++) {
+      const { x, y } = getBatch(train, batch, config.blockSize, rng);
+      try {
+        losses.push(await trainStep(model, optimizer, x, y));
+      } finally {
+        tf.dispose([x, y]);
+      }
+      afterStep?.();
+    }
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+  return losses;
 }

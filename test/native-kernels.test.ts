@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
 import { dropoutMask, nativeDropout, nativeKernels, withNativeIsa, withNativeKernels, type NativeIsa } from "@build-gpt/lib/internal";
-import { backend } from "./helpers";
+import { backend, seededLosses } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
 /** The lecture notebook's final model (benchmark model A). */
@@ -20,28 +20,9 @@ const BATCH = 16;
 /** Trains model A from seed 1337 for `steps` steps with the native kernels on or off; returns each step's loss. */
 async function trajectory(native: boolean, steps: number): Promise<{ losses: number[]; tensors: number[] }> {
   await backend("wasm");
-  const text = await loadTinyShakespeare();
-  const tokenizer = CharTokenizer.fromText(text);
-  const { train } = trainValSplit(tokenizer.encode(text));
-  return withNativeKernels(native, async () => {
-    const rng = new Rng(1337);
-    const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, ...A }, rng);
-    const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
-    const losses: number[] = [];
-    const tensors: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const { x, y } = getBatch(train, BATCH, A.blockSize, rng);
-      try {
-        losses.push(await trainStep(model, optimizer, x, y));
-      } finally {
-        tf.dispose([x, y]);
-      }
-      tensors.push(tf.memory().numTensors);
-    }
-    model.dispose();
-    optimizer.dispose();
-    return { losses, tensors };
-  });
+  const tensors: number[] = [];
+  const losses = await withNativeKernels(native, () => seededLosses(A, BATCH, steps, () => tensors.push(tf.memory().numTensors)));
+  return { losses, tensors };
 }
 
 test("50 seeded steps of model A: the native kernels' losses match the WebAssembly route's within 1e-4", { skip }, async () => {

@@ -44,11 +44,15 @@ class Pool {
       for (int t = 0; t < tasks; t++) task(t);
       return;
     }
-    task_ = &task;
-    tasks_ = tasks;
-    completed_.store(0);
+    // Two generations a job. The first closes the claim word (its next task is past any job's last), so that a worker
+    // still holding the previous job's word fails its exchange, and one reading the new task while this one is set
+    // claims nothing; the second publishes the job: generation in the high half, next task (0) in the low half.
     const uint64_t generation = (claim_.load() >> 32) + 1;
-    claim_.store(generation << 32);  // publishes the job: generation in the high half, next task in the low half
+    claim_.store((generation << 32) | kClosed);
+    task_.store(&task);
+    tasks_.store(tasks);
+    completed_.store(0);
+    claim_.store((generation + 1) << 32);
     if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_all();
@@ -68,8 +72,8 @@ class Pool {
   void Drain() {
     for (;;) {
       uint64_t word = claim_.load();
-      const std::function<void(int)>* task = task_;
-      const int tasks = tasks_;
+      const std::function<void(int)>* task = task_.load();
+      const int tasks = tasks_.load();
       const int next = int(word & 0xffffffffu);
       // A failed exchange means another thread claimed, or a new job began: read again. A successful one proves
       // `task` and `tasks` belong to this job (a new job is published only after this one's tasks are all claimed).
@@ -100,9 +104,10 @@ class Pool {
     }
   }
 
+  static constexpr uint64_t kClosed = 0x7fffffffu;
   const int threads_;
-  const std::function<void(int)>* task_ = nullptr;
-  int tasks_ = 0;
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<int> tasks_{0};
   std::atomic<uint64_t> claim_{0};
   std::atomic<int> completed_{0}, sleepers_{0};
   std::mutex mutex_;
@@ -376,9 +381,9 @@ struct AdamWScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2, bias2Sqrt, eps, decay, stepSize;
 };
 
-void AdamW(size_t n, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2, float* v2,
-           const AdamWScalars& s) {
-  for (size_t i = 0; i < n; i++) {
+void AdamWRange(size_t begin, size_t end, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2,
+                float* v2, const AdamWScalars& s) {
+  for (size_t i = begin; i < end; i++) {
     const float mi = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
     const float vi = v[i] * s.beta2 + (g[i] * g[i]) * s.oneMinusBeta2;
     const float denom = std::sqrt(vi) / s.bias2Sqrt + s.eps;
@@ -386,6 +391,16 @@ void AdamW(size_t n, const float* p, const float* g, const float* m, const float
     m2[i] = mi;
     v2[i] = vi;
   }
+}
+
+// Element by element, so splitting it across threads (a large parameter: an embedding table, a feed-forward weight)
+// changes nothing in the result.
+void AdamW(size_t n, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2, float* v2,
+           const AdamWScalars& s) {
+  constexpr size_t kChunk = 1 << 15;
+  const int tasks = int((n + kChunk - 1) / kChunk);
+  if (tasks <= 1) return AdamWRange(0, n, p, g, m, v, p2, m2, v2, s);
+  ThePool().Run(tasks, [&](int t) { AdamWRange(size_t(t) * kChunk, std::min(n, size_t(t + 1) * kChunk), p, g, m, v, p2, m2, v2, s); });
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -28,3 +28,20 @@ export function envPositiveInt(name: string, env: Env = processEnv()): number | 
   if (!/^[0-9]+$/.test(value) || Number(value) < 1) throw new Error(`${name}=${JSON.stringify(raw)} must be a positive integer (or leave it unset).`);
   return Number(value);
 }
+
+/**
+ * Runs `f` (or awaits it, if it returns a promise), then calls `restore`, whether f returned, threw or its promise
+ * settled: for switching an engine setting for one computation (the native kernels, the fused ones, the ISA).
+ */
+export function thenRestore<T>(f: () => T, restore: () => void): T {
+  let result: T;
+  try {
+    result = f();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
+}

@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { envFlag } from "../env";
+import { envFlag, thenRestore } from "../env";
 import { nativeKernels } from "./native-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -47,16 +47,7 @@ export function useFusedKernels(on: boolean): boolean {
 /** Runs `f` (or awaits it) with the fused kernels on or off, then restores the setting. */
 export function withFusedKernels<T>(on: boolean, f: () => T): T {
   const previous = useFusedKernels(on);
-  let result: T;
-  try {
-    result = f();
-  } catch (err) {
-    useFusedKernels(previous);
-    throw err;
-  }
-  if (result instanceof Promise) return result.finally(() => useFusedKernels(previous)) as T;
-  useFusedKernels(previous);
-  return result;
+  return thenRestore(f, () => useFusedKernels(previous));
 }
 
 /** Whether a fused kernel runs for this tensor now: wasm backend, native kernels on, fused kernels on, float32. */

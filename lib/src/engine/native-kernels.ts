@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
-import { envFlag, envPositiveInt } from "../env";
+import { envFlag, envPositiveInt, thenRestore } from "../env";
 
 export interface NativeKernels {
   /** c = a @ b for each of max(batchA, batchB) slices; a batch of 1 is shared. Shapes (batch, M, K) @ (batch, K, N). */
@@ -133,16 +133,7 @@ export function useNativeKernels(on: boolean): boolean {
 /** Runs `f` (or awaits it, if it returns a promise) with the native kernels on or off, then restores the setting. */
 export function withNativeKernels<T>(on: boolean, f: () => T): T {
   const previous = useNativeKernels(on);
-  let result: T;
-  try {
-    result = f();
-  } catch (err) {
-    useNativeKernels(previous);
-    throw err;
-  }
-  if (result instanceof Promise) return result.finally(() => useNativeKernels(previous)) as T;
-  useNativeKernels(previous);
-  return result;
+  return thenRestore(f, () => useNativeKernels(previous));
 }
 
 /** One line: which kernels run (and on which instruction set), or why the native ones do not. */
@@ -159,15 +150,5 @@ export function withNativeIsa<T>(isa: NativeIsa, f: () => T): T {
   const kernels = nativeKernels();
   if (!kernels) throw new Error(`withNativeIsa: ${nativeKernelsStatus()}`);
   const previous = kernels.isa(isa) === "AVX-512" ? "avx512" : "avx2";
-  const restore = () => kernels.isa(previous);
-  let result: T;
-  try {
-    result = f();
-  } catch (err) {
-    restore();
-    throw err;
-  }
-  if (result instanceof Promise) return result.finally(restore) as T;
-  restore();
-  return result;
+  return thenRestore(f, () => kernels.isa(previous));
 }
