@@ -6,6 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { LayerNorm, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
 import { fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
@@ -44,6 +45,23 @@ test("the fused kernels run on wasm with the native kernels, and not when switch
     assert.equal(withFusedKernels(false, () => fusedCausalSoftmax(x)), undefined);
     assert.equal(fusedCrossEntropy(tf.zeros([3, 5]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], "float32")), undefined, "float targets: the reference route");
   });
+});
+
+test("GPT_FUSED=0 switches the fused kernels off; a value that is not yes or no is an error that says what to use", { skip }, () => {
+  const script = `
+    const L = require("@build-gpt/lib");
+    const I = require("@build-gpt/lib/internal");
+    const tf = require("@tensorflow/tfjs");
+    L.initBackend("wasm").then(() => {
+      try {
+        const x = tf.zeros([1, 2, 2]);
+        console.log(I.fusedCausalSoftmax(x) === undefined ? "off" : "on");
+      } catch (e) { console.log("error: " + e.message); }
+    });`;
+  const run = (value: string) => spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, GPT_FUSED: value } }).stdout.trim();
+  assert.equal(run("0"), "off");
+  assert.equal(run("1"), "on");
+  assert.match(run("maybe"), /^error: GPT_FUSED="maybe" is not a yes\/no value: use 1\/0/);
 });
 
 for (const shape of [[5, 64], [2, 7, 37], [3, 1], [2, 3, 4, 129]]) {

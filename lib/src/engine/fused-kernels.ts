@@ -35,11 +35,13 @@ const ints = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap
 const lastAxis = (x: TensorInfo) => x.shape[x.shape.length - 1];
 const rowsOf = (x: TensorInfo) => x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
 
-let enabled = envFlag("GPT_FUSED") !== false;
+/** Whether the fused kernels are on: GPT_FUSED (read when first asked; a typo is an error), then useFusedKernels. */
+let enabled: boolean | undefined;
+const fusedOn = () => (enabled ??= envFlag("GPT_FUSED") !== false);
 
 /** Switches the fused kernels off (false) or back on (true) for what runs next; returns the previous setting. */
 export function useFusedKernels(on: boolean): boolean {
-  const previous = enabled;
+  const previous = fusedOn();
   enabled = on;
   return previous;
 }
@@ -52,7 +54,7 @@ export function withFusedKernels<T>(on: boolean, f: () => T): T {
 
 /** Whether a fused kernel runs for this tensor now: wasm backend, native kernels on, fused kernels on, float32. */
 function fusedFor(x: tf.Tensor, kernelName: string): boolean {
-  return enabled && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
+  return fusedOn() && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
 }
 
 /** LayerNorm of x (..., C) over its last axis with weight and bias (C): (x − mean) / √(var + eps) · weight + bias. */
