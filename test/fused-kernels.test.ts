@@ -8,8 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { LayerNorm, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
-import { fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
+import { CausalSelfAttention, LayerNorm, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
+import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
 import { backend, seededLosses } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -129,6 +129,49 @@ test("cross-entropy fused: the loss and its gradient equal the reference route; 
     const { fused, reference } = bothRoutes(() => [crossEntropy(tf.zeros([2, 4]) as tf.Tensor2D, tf.tensor1d([1, 4], "int32"))]);
     assert.ok(Number.isNaN(fused[0][0]) && Number.isNaN(reference[0][0]), `bad target: ${fused[0][0]} and ${reference[0][0]}`);
   });
+});
+
+// B, T, C, heads, dropout: heads of 16 (model A), of 4 and 5 channels (not whole vectors), T not a multiple of 8, T = 1.
+for (const [B, T, C, nh, p] of [[3, 32, 64, 4, 0], [2, 13, 12, 3, 0], [2, 9, 20, 4, 0.3], [1, 1, 8, 2, 0], [2, 40, 96, 2, 0.2]]) {
+  test(`causal attention fused (B ${B}, T ${T}, C ${C}, ${nh} heads, dropout ${p}): output and gradients equal the reference route`, { skip }, async () => {
+    await backend("wasm");
+    noLeak(() => {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(T * C);
+        const attn = new CausalSelfAttention(C, nh, { dropout: p }).initWeights(rng); // the same seeds on both routes
+        attn.residDropout.eval(); // only the weights' dropout is fused
+        const x = tf.variable(tf.randomNormal([B, T, C], 0, 1, "float32", rng.seed()));
+        const dy = tf.randomNormal([B, T, C], 0, 1, "float32", rng.seed());
+        const y = attn.forward(x as tf.Tensor3D);
+        const params = [x, attn.cAttn.weight, attn.cProj.weight];
+        const { grads } = tf.variableGrads(() => attn.forward(x as tf.Tensor3D).mul(dy).sum() as tf.Scalar, params);
+        const out = [y, ...params.map((v) => grads[v.name])];
+        x.dispose();
+        attn.dispose();
+        return out;
+      });
+      ["y", "dx", "dc_attn", "dc_proj"].forEach((name, i) => assertClose(name, fused[i], reference[i], 2e-5));
+    });
+  });
+}
+
+test("causal attention: the fused route runs only without hooks, and gives the hooks' route's output", { skip }, async () => {
+  await backend("wasm");
+  noLeak(() => tf.tidy(() => {
+    const attn = new CausalSelfAttention(32, 4).initWeights(new Rng(3));
+    const x = tf.randomNormal([2, 6, 32], 0, 1, "float32", 4) as tf.Tensor3D;
+    const qkv = attn.cAttn.forward(x);
+    assert.ok(fusedCausalAttention(qkv, 4, 0.25, () => undefined) !== undefined);
+    assert.equal(fusedCausalAttention(qkv, 5, 0.25, () => undefined), undefined, "3C not divisible into 5 heads: the reference route");
+    const plain = attn.forward(x).dataSync();
+    let seen = 0;
+    const remove = attn.onAttention((w) => { seen = w.shape[1]; });
+    const hooked = attn.forward(x).dataSync();
+    remove();
+    assert.equal(seen, 4, "the hook got (B, nh, T, T) weights");
+    assertClose("output with a hook", hooked as Float32Array, plain as Float32Array, 1e-6);
+    attn.dispose();
+  }));
 });
 
 test("Transpose, SplitV, Concat, Identity and Cast on wasm equal cpu bit for bit", { skip }, async () => {

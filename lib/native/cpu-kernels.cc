@@ -437,19 +437,30 @@ inline __m256i Hash8(__m256i x) {
   return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
+// The mask of one seeded dropout draw: element i is kept when Keep(i), and then scaled by `scale`.
+struct DropoutMask {
+  bool active = false;
+  uint32_t k1 = 0, k2 = 0;
+  int32_t threshold = 0;  // kept when (hash >> 8) >= threshold, i.e. ceil(p * 2^24): the same test as u >= p, exactly
+  float scale = 1;        // 1 / (1 - p), rounded to float32
+
+  static DropoutMask Of(double p, uint32_t seed) {
+    return {true, Hash(seed), Hash(seed ^ 0x9e3779b9u), int32_t(std::ceil(double(float(p)) * 16777216.0)), float(1.0 / (1.0 - p))};
+  }
+  bool Keep(uint32_t i) const { return int32_t(Hash(Hash(i + k1) ^ k2) >> 8) >= threshold; }
+};
+
 struct Dropout {
   const float* x;
   float* out;
   size_t n;
-  uint32_t k1, k2;
-  int32_t threshold;  // kept when (hash >> 8) >= threshold, i.e. ceil(p * 2^24): the same test as u >= p, exactly
-  float scale;        // 1 / (1 - p), rounded to float32
+  DropoutMask mask;
 
   void Range(size_t begin, size_t end) const {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i k1v = _mm256_set1_epi32(int(k1)), k2v = _mm256_set1_epi32(int(k2));
-    const __m256i below = _mm256_set1_epi32(threshold - 1);
-    const __m256 scalev = _mm256_set1_ps(scale);
+    const __m256i k1v = _mm256_set1_epi32(int(mask.k1)), k2v = _mm256_set1_epi32(int(mask.k2));
+    const __m256i below = _mm256_set1_epi32(mask.threshold - 1);
+    const __m256 scalev = _mm256_set1_ps(mask.scale);
     size_t i = begin;
     for (; i + 8 <= end; i += 8) {
       __m256i h = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(int(uint32_t(i))), lanes), k1v);
@@ -457,10 +468,7 @@ struct Dropout {
       const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(h, below));  // h < 2^24: a signed compare is exact
       _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scalev), keep));
     }
-    for (; i < end; i++) {
-      const int32_t h = int32_t(Hash(Hash(uint32_t(i) + k1) ^ k2) >> 8);
-      out[i] = h >= threshold ? x[i] * scale : 0.0f;
-    }
+    for (; i < end; i++) out[i] = mask.Keep(uint32_t(i)) ? x[i] * mask.scale : 0.0f;
   }
 
   void Run() const {
@@ -673,6 +681,135 @@ void TransposeKeepLast(const float* x, float* out, const long* shape, const long
   }
 }
 
+// out[j] = Σ_d x[d] · m[d·stride + j] for j < n8 (a multiple of 8): a row times a matrix stored transposed.
+inline void RowTimes(const float* x, const float* m, long stride, long depth, long n8, float* out) {
+  for (long j = 0; j < n8; j += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (long d = 0; d < depth; d++) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(x[d]), _mm256_loadu_ps(m + d * stride + j)));
+    _mm256_storeu_ps(out + j, acc);
+  }
+}
+
+// out[d] (= or +=) Σ_{j < n} w[j] · row(j)[d] for d < width: a weighted sum of n rows.
+template <typename Row>
+inline void WeightedRows(const float* w, long n, const Row& row, long width, float* out) {
+  long d = 0;
+  for (; d + 8 <= width; d += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (long j = 0; j < n; j++) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(row(j) + d)));
+    _mm256_storeu_ps(out + d, acc);
+  }
+  for (; d < width; d++) {
+    float acc = 0;
+    for (long j = 0; j < n; j++) acc += w[j] * row(j)[d];
+    out[d] = acc;
+  }
+}
+
+// y[d] += a · x[d] for d < width.
+inline void AddScaled(float a, const float* x, long width, float* y) {
+  for (long d = 0; d < width; d++) y[d] += a * x[d];
+}
+
+// Causal self-attention of every head at once, from nanoGPT's c_attn output: qkv (B, T, 3C) holds each token's
+// queries, keys and values of heads 0..nh-1 ([q | k | v], head h at columns h*hs .. h*hs+hs-1 of each third), and y
+// (B, T, C) gets each head's output in the same columns. Per head, as CausalSelfAttention's op-by-op route:
+//   scores = q kᵀ * scale;  att = causal softmax(scores);  att = dropout(att) in training;  y = att v.
+// One task per (batch, head) pair, so the results do not depend on the thread count. The weights are not kept: the
+// backward pass computes them again (T x T per head is cheaper to recompute than to store and read back).
+struct Attention {
+  long B, T, nh, hs;
+  float scale;
+  DropoutMask mask;  // mask.active is false outside training and at p = 0
+  long C() const { return nh * hs; }
+  long Tp() const { return (T + 7) & ~7L; }  // a row of scores, padded to whole vectors
+
+  const float* Row(const float* qkv, long b, long t, int part, long h) const { return qkv + (b * T + t) * 3 * C() + part * C() + h * hs; }
+
+  // mt (hs, Tp) = the head's keys (part 1) or values (part 2) transposed, zero past T.
+  void Transposed(const float* qkv, long b, long h, int part, float* mt) const {
+    std::fill(mt, mt + hs * Tp(), 0.0f);
+    for (long j = 0; j < T; j++) {
+      const float* kj = Row(qkv, b, j, part, h);
+      for (long d = 0; d < hs; d++) mt[d * Tp() + j] = kj[d];
+    }
+  }
+
+  // Row i's weights over positions 0..i into a[0..i], and 0 in a[i+1 .. Tp): its scaled scores, their softmax.
+  void Weights(const float* qi, const float* kt, long i, float* a) const {
+    const long n = i + 1, n8 = (n + 7) & ~7L;
+    RowTimes(qi, kt, Tp(), hs, n8, a);
+    float max = a[0] * scale;
+    for (long j = 0; j < n; j++) max = std::max(max, a[j] *= scale);
+    for (long j = 0; j < n; j++) a[j] = std::exp(a[j] - max);
+    std::fill(a + n, a + Tp(), 0.0f);
+    const float sum = Sum(a, n);
+    for (long j = 0; j < n8; j++) a[j] /= sum;
+  }
+
+  // The index of weight (i, j) of head h in a (B, nh, T, T) tensor: where standalone dropout would draw its mask.
+  uint32_t Index(long b, long h, long i, long j) const { return uint32_t(((b * nh + h) * T + i) * T + j); }
+
+  // The weights after dropout: kept ones scaled, the rest 0.
+  void Drop(long b, long h, long i, float* a) const {
+    for (long j = 0; j <= i; j++) a[j] = mask.Keep(Index(b, h, i, j)) ? a[j] * mask.scale : 0.0f;
+  }
+
+  template <typename Body>
+  void ForHeads(const Body& body) const {
+    ForRows(B * nh, int(std::min(256L, B * nh)), [&](int, long r0, long r1) {
+      for (long r = r0; r < r1; r++) body(r / nh, r % nh);
+    });
+  }
+
+  void Forward(const float* qkv, float* y) const {
+    ForHeads([&](long b, long h) {
+      std::vector<float> kt(hs * Tp()), a(Tp());
+      Transposed(qkv, b, h, 1, kt.data());
+      for (long i = 0; i < T; i++) {
+        Weights(Row(qkv, b, i, 0, h), kt.data(), i, a.data());
+        if (mask.active) Drop(b, h, i, a.data());
+        WeightedRows(a.data(), i + 1, [&](long j) { return Row(qkv, b, j, 2, h); }, hs, y + (b * T + i) * C() + h * hs);
+      }
+    });
+  }
+
+  // The gradient: with a the weights, w = dropout(a) and dw = dy vᵀ,
+  //   dv = wᵀ dy;  da = dropout's gradient of dw (kept ones scaled, the rest 0);  ds = a * (da − Σ a·da) * scale;
+  //   dq = ds k;  dk = dsᵀ q.  dqkv (B, T, 3C) gets dq, dk, dv in qkv's layout.
+  void Backward(const float* dy, const float* qkv, float* dqkv) const {
+    ForHeads([&](long b, long h) {
+      std::vector<float> kt(hs * Tp()), vt(hs * Tp()), a(Tp()), w(Tp()), da(Tp()), prod(Tp()), dk(T * hs, 0.0f), dv(T * hs, 0.0f);
+      Transposed(qkv, b, h, 1, kt.data());
+      Transposed(qkv, b, h, 2, vt.data());
+      for (long i = 0; i < T; i++) {
+        const long n = i + 1, n8 = (n + 7) & ~7L;
+        const float* qi = Row(qkv, b, i, 0, h);
+        const float* dyi = dy + (b * T + i) * C() + h * hs;
+        Weights(qi, kt.data(), i, a.data());
+        RowTimes(dyi, vt.data(), Tp(), hs, n8, da.data());
+        std::copy(a.begin(), a.begin() + n, w.begin());
+        if (mask.active) {
+          for (long j = 0; j < n; j++) {
+            const bool keep = mask.Keep(Index(b, h, i, j));
+            w[j] = keep ? a[j] * mask.scale : 0.0f;
+            da[j] = keep ? da[j] * mask.scale : 0.0f;
+          }
+        }
+        for (long j = 0; j < n; j++) AddScaled(w[j], dyi, hs, dv.data() + j * hs);
+        for (long j = 0; j < n; j++) prod[j] = da[j] * a[j];
+        const float dot = Sum(prod.data(), n);
+        for (long j = 0; j < n; j++) prod[j] = a[j] * (da[j] - dot) * scale;  // ds
+        WeightedRows(prod.data(), n, [&](long j) { return Row(qkv, b, j, 1, h); }, hs, dqkv + (b * T + i) * 3 * C() + h * hs);
+        for (long j = 0; j < n; j++) AddScaled(prod[j], qi, hs, dk.data() + j * hs);
+      }
+      for (long j = 0; j < T; j++) {
+        std::copy(dk.begin() + j * hs, dk.begin() + (j + 1) * hs, dqkv + (b * T + j) * 3 * C() + C() + h * hs);
+        std::copy(dv.begin() + j * hs, dv.begin() + (j + 1) * hs, dqkv + (b * T + j) * 3 * C() + 2 * C() + h * hs);
+      }
+    });
+  }
+};
 #pragma GCC pop_options
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -786,9 +923,7 @@ napi_value DropoutBinding(napi_env env, napi_callback_info info) {
   }
   if (lx != lo) return Throw(env, "dropout: x and out differ in length"), nullptr;
   if (!(p >= 0 && p < 1)) return Throw(env, "dropout: p must be in [0, 1)"), nullptr;
-  const uint32_t s = uint32_t(int64_t(seed));
-  const float pf = float(p);
-  Dropout d{x, out, lx, Hash(s), Hash(s ^ 0x9e3779b9u), int32_t(std::ceil(double(pf) * 16777216.0)), float(1.0 / (1.0 - p))};
+  Dropout d{x, out, lx, DropoutMask::Of(p, uint32_t(int64_t(seed)))};
   d.Run();
   return nullptr;
 }
@@ -987,6 +1122,42 @@ napi_value IsaBinding(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// causalAttention(qkv, y, B, T, nh, hs, scale, p, seed): p = 0 for no dropout
+// causalAttentionGrad(dy, qkv, dqkv, B, T, nh, hs, scale, p, seed)
+bool GetAttention(napi_env env, napi_value* argv, Attention* att) {
+  long s[4];
+  double scale, p, seed;
+  if (!GetSizes(env, argv, 4, s) || !GetNumber(env, argv[4], &scale) || !GetNumber(env, argv[5], &p) || !GetNumber(env, argv[6], &seed)) return false;
+  if (s[0] < 1 || s[1] < 1 || s[2] < 1 || s[3] < 1) return Throw(env, "causalAttention: B, T, nh and hs must be at least 1");
+  if (!(p >= 0 && p < 1)) return Throw(env, "causalAttention: p must be in [0, 1)");
+  *att = Attention{s[0], s[1], s[2], s[3], float(scale), p > 0 ? DropoutMask::Of(p, uint32_t(int64_t(seed))) : DropoutMask{}};
+  return true;
+}
+
+napi_value CausalAttentionBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!GetArgs(env, info, 9, argv, "causalAttention takes 9 arguments")) return nullptr;
+  Attention att;
+  if (!GetAttention(env, argv + 2, &att)) return nullptr;
+  float* a[2];
+  const long lengths[2] = {att.B * att.T * 3 * att.C(), att.B * att.T * att.C()};
+  if (!GetFloatArgs(env, argv, 2, a, lengths, "causalAttention: array lengths do not match the shape")) return nullptr;
+  att.Forward(a[0], a[1]);
+  return nullptr;
+}
+
+napi_value CausalAttentionGradBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (!GetArgs(env, info, 10, argv, "causalAttentionGrad takes 10 arguments")) return nullptr;
+  Attention att;
+  if (!GetAttention(env, argv + 3, &att)) return nullptr;
+  float* a[3];
+  const long n = att.B * att.T * att.C(), lengths[3] = {n, 3 * n, 3 * n};
+  if (!GetFloatArgs(env, argv, 3, a, lengths, "causalAttentionGrad: array lengths do not match the shape")) return nullptr;
+  att.Backward(a[0], a[1], a[2]);
+  return nullptr;
+}
+
 napi_value ThreadsBinding(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, ThePool().threads(), &out);
@@ -1008,7 +1179,8 @@ NAPI_MODULE_INIT() {
       {"matmul", MatMulBinding}, {"adamw", AdamWBinding}, {"sumRows", SumRowsBinding}, {"dropout", DropoutBinding}, {"isa", IsaBinding}, {"threads", ThreadsBinding},
       {"layerNorm", LayerNormBinding}, {"layerNormGrad", LayerNormGradBinding}, {"causalSoftmax", CausalSoftmaxBinding},
       {"causalSoftmaxGrad", CausalSoftmaxGradBinding}, {"crossEntropy", CrossEntropyBinding},
-      {"crossEntropyGrad", CrossEntropyGradBinding}, {"copyRows", CopyRowsBinding}, {"transpose", TransposeBinding}};
+      {"crossEntropyGrad", CrossEntropyGradBinding}, {"copyRows", CopyRowsBinding}, {"transpose", TransposeBinding},
+      {"causalAttention", CausalAttentionBinding}, {"causalAttentionGrad", CausalAttentionGradBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

@@ -9,6 +9,9 @@
  * - fusedCausalSoftmax: the causal mask and the softmax (add −∞ above the diagonal, softmax), and its gradient.
  * - fusedCrossEntropy: F.cross_entropy (logSoftmax, oneHot, mul, sum, mean, and the check of the targets), and its
  *   gradient, softmax − onehot.
+ * - fusedCausalAttention: CausalSelfAttention between c_attn and c_proj (split q, k, v; the heads' reshapes and
+ *   transposes; q·kᵀ; the scale; the causal softmax; dropout on the weights; the weights times v; the transpose back:
+ *   about 12 kernels forward and 20 backward) as one kernel each way. The backward pass recomputes the weights.
  *
  * They add in another order than the op-by-op route, so results agree within float32 rounding, not bit for bit (the
  * tests hold each to its reference route, and 50 seeded training steps to the unfused losses within 1e-5).
@@ -29,6 +32,8 @@ const CAUSAL_SOFTMAX = "NativeCausalSoftmax";
 const CAUSAL_SOFTMAX_GRAD = "NativeCausalSoftmaxGrad";
 const CROSS_ENTROPY = "NativeCrossEntropy";
 const CROSS_ENTROPY_GRAD = "NativeCrossEntropyGrad";
+const CAUSAL_ATTENTION = "NativeCausalAttention";
+const CAUSAL_ATTENTION_GRAD = "NativeCausalAttentionGrad";
 
 const floats = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Float32Array;
 const ints = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Int32Array;
@@ -74,6 +79,40 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf
   if (!fusedFor(logits, CROSS_ENTROPY) || targets.dtype !== "int32") return undefined;
   return tf.engine().runKernel(CROSS_ENTROPY, { logits, targets }) as tf.Scalar;
 }
+
+/** Dropout on the attention weights, as fusedCausalAttention asks for it: undefined when there is none. */
+export type AttentionDropout = () => { p: number; seed: number } | undefined;
+
+/**
+ * CausalSelfAttention's heads: qkv (B, T, 3C), c_attn's output ([q | k | v], head h at columns h·hs..), to y (B, T, C),
+ * each head's output in its columns. `scale` multiplies the scores (headSize^-0.5); `dropout` is called only when this
+ * route runs, and gives the probability and seed of the weights' mask (the mask Dropout would draw for them).
+ */
+export function fusedCausalAttention(qkv: tf.Tensor3D, nHead: number, scale: number, dropout: AttentionDropout): tf.Tensor3D | undefined {
+  if (!fusedFor(qkv, CAUSAL_ATTENTION) || qkv.shape[2] % (3 * nHead) !== 0) return undefined;
+  const { p, seed } = dropout() ?? { p: 0, seed: 0 };
+  return tf.engine().runKernel(CAUSAL_ATTENTION, { qkv }, { nHead, scale: Math.fround(scale), p, seed }) as tf.Tensor3D;
+}
+
+/** B, T, nh, hs, scale, p, seed of a fused attention call. */
+function attentionArgs(qkv: TensorInfo, attrs: Record<string, unknown>): [number, number, number, number, number, number, number] {
+  const [B, T, C3] = qkv.shape;
+  const nh = attrs.nHead as number;
+  return [B, T, nh, C3 / 3 / nh, attrs.scale as number, attrs.p as number, attrs.seed as number];
+}
+
+const causalAttention: KernelFunc = ({ inputs: { qkv }, backend, attrs }) => {
+  const [B, T, C3] = qkv.shape;
+  const y = backend.makeOutput([B, T, C3 / 3], "float32");
+  nativeKernels()!.causalAttention(floats(backend, qkv), floats(backend, y), ...attentionArgs(qkv, attrs));
+  return y;
+};
+
+const causalAttentionGrad: KernelFunc = ({ inputs: { dy, qkv }, backend, attrs }) => {
+  const dqkv = backend.makeOutput(qkv.shape, "float32");
+  nativeKernels()!.causalAttentionGrad(floats(backend, dy), floats(backend, qkv), floats(backend, dqkv), ...attentionArgs(qkv, attrs));
+  return dqkv;
+};
 
 const layerNorm: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) => {
   const C = lastAxis(x);
@@ -139,6 +178,7 @@ export function registerFusedKernels(): void {
   const kernels: [string, KernelFunc][] = [
     [LAYER_NORM, layerNorm], [LAYER_NORM_GRAD, layerNormGrad], [CAUSAL_SOFTMAX, causalSoftmax],
     [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad], [CROSS_ENTROPY, crossEntropy], [CROSS_ENTROPY_GRAD, crossEntropyGrad],
+    [CAUSAL_ATTENTION, causalAttention], [CAUSAL_ATTENTION_GRAD, causalAttentionGrad],
   ];
   for (const [kernelName, kernelFunc] of kernels) tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs);
@@ -156,6 +196,11 @@ export function registerFusedKernels(): void {
     kernelName: CAUSAL_SOFTMAX,
     outputsToSave: [true],
     gradFunc: (dy, [y]) => ({ x: () => run(CAUSAL_SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor }),
+  });
+  tf.registerGradient({
+    kernelName: CAUSAL_ATTENTION,
+    inputsToSave: ["qkv"],
+    gradFunc: (dy, [qkv], attrs) => ({ qkv: () => run(CAUSAL_ATTENTION_GRAD, { dy: dy as tf.Tensor, qkv }, attrs as tf.NamedAttrMap) as tf.Tensor }),
   });
   tf.registerGradient({
     kernelName: CROSS_ENTROPY,

@@ -39,6 +39,14 @@ export interface NativeKernels {
   crossEntropy(logits: Float32Array, targets: Int32Array, N: number, V: number): number;
   /** dx = (softmax(logits) − onehot(targets)) · dloss / N. */
   crossEntropyGrad(logits: Float32Array, targets: Int32Array, dloss: number, dx: Float32Array, N: number, V: number): void;
+  /**
+   * y (B, T, C) = causal self-attention of nh heads of hs channels from qkv (B, T, 3C), nanoGPT's c_attn output:
+   * scores q·kᵀ·scale, causal softmax, dropout with probability p (0: none) drawn as `dropout` draws it for the
+   * (B, nh, T, T) weights from `seed`, then the weights times the values.
+   */
+  causalAttention(qkv: Float32Array, y: Float32Array, B: number, T: number, nh: number, hs: number, scale: number, p: number, seed: number): void;
+  /** dqkv (B, T, 3C) of causalAttention from dy (B, T, C); the weights are recomputed, the dropout mask redrawn. */
+  causalAttentionGrad(dy: Float32Array, qkv: Float32Array, dqkv: Float32Array, B: number, T: number, nh: number, hs: number, scale: number, p: number, seed: number): void;
   /** For r < rows: width floats from src[srcOffset + r·srcStride] to dst[dstOffset + r·dstStride]. */
   copyRows(src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number, rows: number, width: number): void;
   /** out = x (shape) transposed by perm, where perm keeps the last axis (rank 1..6). */

@@ -66,6 +66,11 @@ export class AttentionHooks<W extends tf.Tensor> {
     return () => this.hooks.delete(hook);
   }
 
+  /** Whether any hook is registered. */
+  get active(): boolean {
+    return this.hooks.size > 0;
+  }
+
   call(wei: W): void {
     for (const hook of this.hooks) hook(wei);
   }

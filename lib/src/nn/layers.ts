@@ -95,10 +95,20 @@ export class Dropout extends Module {
   /** Loading weights does not seed dropout: only initWeights does. */
   protected override loaded(): void {}
 
-  forward<T extends tf.Tensor>(x: T): T {
-    if (!this.training || this.p === 0) return x;
+  /**
+   * Draws the seed of the mask a forward pass would apply now (the stream moves on as forward's does); undefined when
+   * it would apply none (evaluation mode, or p = 0). For kernels that apply the mask themselves (fusedCausalAttention).
+   */
+  drawMask(): { p: number; seed: number } | undefined {
+    if (!this.training || this.p === 0) return undefined;
     if (!this.rng) throw new Error(`Dropout(${this.p}) in training mode has no random stream yet: call initWeights(rng) on it or on the model that holds it.`);
-    const seed = this.rng.seed();
+    return { p: this.p, seed: this.rng.seed() };
+  }
+
+  forward<T extends tf.Tensor>(x: T): T {
+    const mask = this.drawMask();
+    if (!mask) return x;
+    const { seed } = mask;
     // On the GPU the mask is drawn in the shader (tf.dropout would fill it in JavaScript and upload it).
     if (tf.getBackend() === "webgpu") return gpuDropout(x, this.p, seed);
     // On the native CPU kernels, too (nativeDropout is undefined elsewhere, and with GPT_NATIVE=0).

@@ -1,5 +1,6 @@
 /** Several heads of causal self-attention in parallel: per head (as the lecture) and batched (as nanoGPT). */
 import * as tf from "@tensorflow/tfjs";
+import { fusedCausalAttention } from "../engine/fused-kernels";
 import { AttentionHooks, causalSoftmax, Head, type AttentionHook } from "./attention";
 import { Dropout, Linear } from "./layers";
 import { checkSizes, Module } from "./module";
@@ -73,15 +74,23 @@ export class CausalSelfAttention extends Module implements SelfAttention {
   /** x (B, T, C) -> (B, T, C) */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const [B, T, C] = x.shape;
-      const splitHeads = (t: tf.Tensor) => t.reshape([B, T, this.numHeads, this.headSize]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-      const [q, k, v] = tf.split(this.cAttn.forward(x), 3, -1).map(splitHeads); // 3 × (B, nh, T, hs)
-      const scores = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5) as tf.Tensor4D; // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
-      const att = causalSoftmax(scores); // (B, nh, T, T)
-      this.hooks.call(att);
-      const y = tf.matMul(this.attnDropout.forward(att), v).transpose([0, 2, 1, 3]).reshape([B, T, C]); // (B, nh, T, hs) -> (B, T, C)
-      return this.residDropout.forward(this.cProj.forward(y as tf.Tensor3D));
+      const qkv = this.cAttn.forward(x); // (B, T, 3C)
+      // The heads in one native kernel where it runs: the same maths as attend(); not while hooks look at the weights.
+      const fused = this.hooks.active ? undefined : fusedCausalAttention(qkv, this.numHeads, this.headSize ** -0.5, () => this.attnDropout.drawMask());
+      return this.residDropout.forward(this.cProj.forward(fused ?? this.attend(qkv)));
     });
+  }
+
+  /** Every head's causal self-attention: qkv (B, T, 3C) -> y (B, T, C), head h's output in columns h·hs..(h+1)·hs. */
+  private attend(qkv: tf.Tensor3D): tf.Tensor3D {
+    const [B, T, C3] = qkv.shape;
+    const C = C3 / 3;
+    const splitHeads = (t: tf.Tensor) => t.reshape([B, T, this.numHeads, this.headSize]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    const [q, k, v] = tf.split(qkv, 3, -1).map(splitHeads); // 3 × (B, nh, T, hs)
+    const scores = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5) as tf.Tensor4D; // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
+    const att = causalSoftmax(scores); // (B, nh, T, T)
+    this.hooks.call(att);
+    return tf.matMul(this.attnDropout.forward(att), v).transpose([0, 2, 1, 3]).reshape([B, T, C]) as tf.Tensor3D; // (B, nh, T, hs) -> (B, T, C)
   }
 
   /** Calls `hook` with every head's attention weights (B, nHead, T, T) of each forward pass, until the returned function is called. */
