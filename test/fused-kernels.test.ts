@@ -199,6 +199,30 @@ test("Transpose, SplitV, Concat, Identity and Cast on wasm equal cpu bit for bit
   y.dispose();
 });
 
+test("Add, Multiply, Relu and Step on wasm equal cpu bit for bit (broadcasts, NaN, -0 included)", { skip }, async () => {
+  const cases = (): tf.Tensor[] => {
+    const values = Array.from({ length: 3 * 4 * 5 }, (_, i) => (i % 7 === 0 ? -0 : Math.sin(i) * 3));
+    values[11] = NaN;
+    const x = tf.tensor(values, [3, 4, 5]);
+    const y = tf.tensor(values.map((v) => v * 0.7 - 1), [3, 4, 5]);
+    const bias = tf.tensor([0.5, -1, 2, 0, 3]);
+    const big = tf.tensor(Array.from({ length: 70000 }, (_, i) => Math.cos(i)), [700, 100]); // several tasks
+    return [
+      x.add(y), x.mul(y), x.add(bias), bias.add(x), x.mul(bias), x.mul(2.5), tf.scalar(-1).mul(x),
+      x.add(tf.ones([1, 4, 5])), x.add(tf.ones([4, 1])), x.add(tf.ones([1, 1, 3, 4, 5])),
+      tf.relu(x), tf.step(x), tf.step(x, 0.3), big.add(big), big.mul(big.slice([0], [1])), tf.relu(big), tf.step(big),
+    ];
+  };
+  await backend("cpu");
+  // Compared as values with Object.is (strict deepEqual): -0 differs from 0, NaN equals NaN (whatever its payload).
+  const expected = tf.tidy(() => cases().map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+  await backend("wasm");
+  noLeak(() => {
+    const got = tf.tidy(() => cases().map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+    got.forEach((g, i) => assert.deepEqual(g, expected[i], `case ${i}`));
+  });
+});
+
 for (const [name, config, batch] of [
   ["model A (the notebook's final model)", { nEmbd: 64, nHead: 4, nLayer: 4, blockSize: 32 }, 16],
   ["a model with dropout 0.2", { nEmbd: 48, nHead: 3, nLayer: 2, blockSize: 24, dropout: 0.2 }, 8],

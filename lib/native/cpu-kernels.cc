@@ -810,6 +810,73 @@ struct Attention {
     });
   }
 };
+// Element-wise kernels, rounding as the wasm ones do (one IEEE operation an element): the same bits.
+// out (n) = a op b, where one operand may be shorter and repeat along the leading axes (a bias over rows, a scalar).
+enum class BinaryOp { kAdd = 0, kMul = 1 };
+enum class UnaryOp { kRelu = 0, kStep = 1 };
+
+constexpr long kElementChunk = 1 << 15;  // elements per task
+
+template <typename Body>
+void ForChunks(long n, const Body& body) {
+  const int tasks = int((n + kElementChunk - 1) / kElementChunk);
+  auto task = [&](int t) { body(t * kElementChunk, std::min(n, (t + 1) * kElementChunk)); };
+  if (tasks <= 1) {
+    body(0, n);
+  } else {
+    ThePool().Run(tasks, task);
+  }
+}
+
+template <BinaryOp kOp>
+inline float Apply(float x, float y) {
+  return kOp == BinaryOp::kAdd ? x + y : x * y;
+}
+
+template <BinaryOp kOp>
+void BinaryRange(const float* a, long na, const float* b, long nb, float* out, long begin, long end) {
+  if (na == nb) {
+    for (long i = begin; i < end; i++) out[i] = Apply<kOp>(a[i], b[i]);
+    return;
+  }
+  const long w = std::min(na, nb);  // the repeated operand's length
+  for (long i = begin; i < end;) {
+    const long j0 = i % w, run = std::min(end - i, w - j0);
+    const float* x = na == w ? a + j0 : a + i;
+    const float* y = nb == w ? b + j0 : b + i;
+    float* o = out + i;
+    for (long j = 0; j < run; j++) o[j] = Apply<kOp>(x[j], y[j]);
+    i += run;
+  }
+}
+
+void Binary(BinaryOp op, const float* a, long na, const float* b, long nb, float* out, long n) {
+  ForChunks(n, [&](long begin, long end) {
+    if (op == BinaryOp::kAdd) BinaryRange<BinaryOp::kAdd>(a, na, b, nb, out, begin, end);
+    else BinaryRange<BinaryOp::kMul>(a, na, b, nb, out, begin, end);
+  });
+}
+
+// relu: max(0, x) as Math.max (NaN stays NaN, -0 becomes 0); step: 1 where x > 0, else alpha (NaN stays NaN).
+// Branch-free (blends): the signs of activations are as good as random, and a branch on each costs a misprediction.
+void Unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
+  const __m256 low = _mm256_set1_ps(op == UnaryOp::kRelu ? 0.0f : alpha), one = _mm256_set1_ps(1.0f);
+  ForChunks(n, [&](long begin, long end) {
+    long i = begin;
+    for (; i + 8 <= end; i += 8) {
+      const __m256 v = _mm256_loadu_ps(x + i);
+      const __m256 high = op == UnaryOp::kRelu ? v : one;
+      __m256 r = _mm256_blendv_ps(low, high, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+      r = _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      _mm256_storeu_ps(out + i, r);
+    }
+    for (; i < end; i++) {
+      const float high = op == UnaryOp::kRelu ? x[i] : 1.0f;
+      out[i] = x[i] > 0 ? high : (x[i] != x[i] ? x[i] : (op == UnaryOp::kRelu ? 0.0f : alpha));
+    }
+  });
+}
+
 #pragma GCC pop_options
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -1158,6 +1225,36 @@ napi_value CausalAttentionGradBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// binary(op, a, b, out): op 0 add, 1 multiply; a or b may be shorter than out, dividing its length (repeated)
+napi_value BinaryBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "binary takes 4 arguments")) return nullptr;
+  double op;
+  float *a, *b, *out;
+  size_t na, nb, n;
+  if (!GetNumber(env, argv[0], &op) || !GetFloats(env, argv[1], &a, &na) || !GetFloats(env, argv[2], &b, &nb) || !GetFloats(env, argv[3], &out, &n)) return nullptr;
+  if (op != 0 && op != 1) return Throw(env, "binary: op must be 0 (add) or 1 (multiply)"), nullptr;
+  if (!(std::max(na, nb) == n && na > 0 && nb > 0 && n % na == 0 && n % nb == 0)) {
+    return Throw(env, "binary: each operand must have out's length, or a length that divides it"), nullptr;
+  }
+  Binary(BinaryOp(int(op)), a, long(na), b, long(nb), out, long(n));
+  return nullptr;
+}
+
+// unary(op, x, out, alpha): op 0 relu, 1 step (alpha where x <= 0)
+napi_value UnaryBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv, "unary takes 4 arguments")) return nullptr;
+  double op, alpha;
+  float *x, *out;
+  size_t nx, n;
+  if (!GetNumber(env, argv[0], &op) || !GetFloats(env, argv[1], &x, &nx) || !GetFloats(env, argv[2], &out, &n) || !GetNumber(env, argv[3], &alpha)) return nullptr;
+  if (op != 0 && op != 1) return Throw(env, "unary: op must be 0 (relu) or 1 (step)"), nullptr;
+  if (nx != n) return Throw(env, "unary: x and out differ in length"), nullptr;
+  Unary(UnaryOp(int(op)), x, out, long(n), float(alpha));
+  return nullptr;
+}
+
 napi_value ThreadsBinding(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, ThePool().threads(), &out);
@@ -1180,7 +1277,8 @@ NAPI_MODULE_INIT() {
       {"layerNorm", LayerNormBinding}, {"layerNormGrad", LayerNormGradBinding}, {"causalSoftmax", CausalSoftmaxBinding},
       {"causalSoftmaxGrad", CausalSoftmaxGradBinding}, {"crossEntropy", CrossEntropyBinding},
       {"crossEntropyGrad", CrossEntropyGradBinding}, {"copyRows", CopyRowsBinding}, {"transpose", TransposeBinding},
-      {"causalAttention", CausalAttentionBinding}, {"causalAttentionGrad", CausalAttentionGradBinding}};
+      {"causalAttention", CausalAttentionBinding}, {"causalAttentionGrad", CausalAttentionGradBinding},
+      {"binary", BinaryBinding}, {"unary", UnaryBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

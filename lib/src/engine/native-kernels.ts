@@ -47,6 +47,10 @@ export interface NativeKernels {
   causalAttention(qkv: Float32Array, y: Float32Array, B: number, T: number, nh: number, hs: number, scale: number, p: number, seed: number): void;
   /** dqkv (B, T, 3C) of causalAttention from dy (B, T, C); the weights are recomputed, the dropout mask redrawn. */
   causalAttentionGrad(dy: Float32Array, qkv: Float32Array, dqkv: Float32Array, B: number, T: number, nh: number, hs: number, scale: number, p: number, seed: number): void;
+  /** out = a + b (op 0) or a · b (op 1); a or b may be shorter than out, repeated along it (its length divides out's). */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out = relu(x) (op 0, as Math.max(0, x)) or step(x) (op 1: 1 where x > 0, else alpha; NaN stays NaN). */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** For r < rows: width floats from src[srcOffset + r·srcStride] to dst[dstOffset + r·dstStride]. */
   copyRows(src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number, rows: number, width: number): void;
   /** out = x (shape) transposed by perm, where perm keeps the last axis (rank 1..6). */
