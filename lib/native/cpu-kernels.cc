@@ -538,30 +538,34 @@ void LayerNormForward(const float* x, const float* w, const float* b, float* y, 
 
 // Its gradient: with xhat = (x - mean) * rstd and g = dy * w,
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dw = sum over rows of dy * xhat,  db = sum over rows of dy.
+// One row: dx, and its terms added to pw and pb. Restrict parameters, so that every loop is vectorised (with seven
+// arrays in one loop the compiler will not check them for overlap at run time); xhat, g, tmp: C floats of scratch.
+void LayerNormBackwardRow(const float* __restrict xr, const float* __restrict dyr, const float* __restrict w, float* __restrict dxr,
+                          float* __restrict pw, float* __restrict pb, float* __restrict xhat, float* __restrict g, float* __restrict tmp,
+                          long C, float eps) {
+  const float mean = Sum(xr, C) / float(C);
+  for (long j = 0; j < C; j++) tmp[j] = (xr[j] - mean) * (xr[j] - mean);
+  const float rstd = 1.0f / std::sqrt(Sum(tmp, C) / float(C) + eps);
+  for (long j = 0; j < C; j++) {
+    xhat[j] = (xr[j] - mean) * rstd;
+    g[j] = dyr[j] * w[j];
+    tmp[j] = g[j] * xhat[j];
+    pw[j] += dyr[j] * xhat[j];
+    pb[j] += dyr[j];
+  }
+  const float meanG = Sum(g, C) / float(C);
+  const float meanGX = Sum(tmp, C) / float(C);
+  for (long j = 0; j < C; j++) dxr[j] = rstd * (g[j] - meanG - xhat[j] * meanGX);
+}
+
 void LayerNormBackward(const float* dy, const float* x, const float* w, float* dx, float* dw, float* db, long rows, long C, float eps) {
   const int tasks = RowTasks(rows, C);
   std::vector<float> partial(size_t(tasks) * 2 * C, 0.0f);  // each task's dw and db, added in task order after
   ForRows(rows, tasks, [&](int t, long r0, long r1) {
-    std::vector<float> xhat(C), g(C), tmp(C);
+    std::vector<float> scratch(3 * C);
     float* pw = partial.data() + size_t(t) * 2 * C;
-    float* pb = pw + C;
     for (long r = r0; r < r1; r++) {
-      const float* xr = x + r * C;
-      const float* dyr = dy + r * C;
-      const float mean = Sum(xr, C) / float(C);
-      for (long j = 0; j < C; j++) tmp[j] = (xr[j] - mean) * (xr[j] - mean);
-      const float rstd = 1.0f / std::sqrt(Sum(tmp.data(), C) / float(C) + eps);
-      for (long j = 0; j < C; j++) {
-        xhat[j] = (xr[j] - mean) * rstd;
-        g[j] = dyr[j] * w[j];
-        tmp[j] = g[j] * xhat[j];
-        pw[j] += dyr[j] * xhat[j];
-        pb[j] += dyr[j];
-      }
-      const float meanG = Sum(g.data(), C) / float(C);
-      const float meanGX = Sum(tmp.data(), C) / float(C);
-      float* dxr = dx + r * C;
-      for (long j = 0; j < C; j++) dxr[j] = rstd * (g[j] - meanG - xhat[j] * meanGX);
+      LayerNormBackwardRow(x + r * C, dy + r * C, w, dx + r * C, pw, pw + C, scratch.data(), scratch.data() + C, scratch.data() + 2 * C, C, eps);
     }
   });
   std::fill(dw, dw + C, 0.0f);
