@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { CausalSelfAttention, LayerNorm, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
+import { CausalSelfAttention, LayerNorm, Linear, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
 import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
 import { backend, seededLosses } from "./helpers";
 
@@ -130,6 +130,30 @@ test("cross-entropy fused: the loss and its gradient equal the reference route; 
     assert.ok(Number.isNaN(fused[0][0]) && Number.isNaN(reference[0][0]), `bad target: ${fused[0][0]} and ${reference[0][0]}`);
   });
 });
+
+// Input shape, out features, bias: a Linear on (B, T, C), on rows, on one vector; with and without a bias.
+for (const [shape, out, bias] of [[[4, 8, 24], 40, true], [[7, 5], 3, false], [[6], 11, true], [[2, 3, 4, 16], 16, false]] as const) {
+  test(`Linear fused on (${shape}) -> ${out}${bias ? "" : ", no bias"}: output and gradients equal the reference route bit for bit`, { skip }, async () => {
+    await backend("wasm");
+    noLeak(() => {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(out);
+        const layer = new Linear(shape[shape.length - 1], out, { bias }).initWeights(rng);
+        const x = tf.variable(tf.randomNormal([...shape], 0, 1, "float32", rng.seed()));
+        const dy = tf.randomNormal([...shape.slice(0, -1), out], 0, 1, "float32", rng.seed());
+        const params = [x, ...layer.parameters()];
+        const y = layer.forward(x);
+        const { grads } = tf.variableGrads(() => layer.forward(x).mul(dy).sum() as tf.Scalar, params);
+        const result = [y, ...params.map((v) => grads[v.name])];
+        x.dispose();
+        layer.dispose();
+        return result;
+      });
+      assert.equal(fused.length, bias ? 4 : 3);
+      fused.forEach((f, i) => assertClose(["y", "dx", "dweight", "dbias"][i], f, reference[i], 0));
+    });
+  });
+}
 
 // B, T, C, heads, dropout: heads of 16 (model A), of 4 and 5 channels (not whole vectors), T not a multiple of 8, T = 1.
 for (const [B, T, C, nh, p] of [[3, 32, 64, 4, 0], [2, 13, 12, 3, 0], [2, 9, 20, 4, 0.3], [1, 1, 8, 2, 0], [2, 40, 96, 2, 0.2]]) {

@@ -14,4 +14,4 @@ export { inNotebook } from "./notebook/display";
 export { envFlag, envPositiveInt } from "./env";
 export { NATIVE_DROPOUT, nativeDropout } from "./engine/wasm-kernels";
 export { DROPOUT_KERNEL, dropoutMask, gpuDropout, vulkanProblem } from "./engine/webgpu";
-export { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, useFusedKernels, withFusedKernels } from "./engine/fused-kernels";
+export { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, fusedLinear, useFusedKernels, withFusedKernels } from "./engine/fused-kernels";

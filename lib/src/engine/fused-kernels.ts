@@ -4,6 +4,9 @@
  * lib/src/nn; these are only a faster way to the same maths, behind one seam: the reference calls `fusedX(...)` and uses
  * its own ops when that returns undefined (another backend, the native kernels off, or the fused ones off).
  *
+ * - fusedLinear: nn.Linear (reshape to rows, matmul with the weight transposed, add the bias, reshape back: about 7
+ *   kernels forward and 9 backward) as one kernel each way. It calls the same native matmul and sums as the op-by-op
+ *   route, in the same order: the same bits.
  * - fusedLayerNorm: LayerNorm over the last axis (tf.moments, sub, div, sqrt, mul, add: about 10 kernels forward and
  *   20 backward) as one kernel each way.
  * - fusedCausalSoftmax: the causal mask and the softmax (add −∞ above the diagonal, softmax), and its gradient.
@@ -32,6 +35,8 @@ const CAUSAL_SOFTMAX = "NativeCausalSoftmax";
 const CAUSAL_SOFTMAX_GRAD = "NativeCausalSoftmaxGrad";
 const CROSS_ENTROPY = "NativeCrossEntropy";
 const CROSS_ENTROPY_GRAD = "NativeCrossEntropyGrad";
+const LINEAR = "NativeLinear";
+const LINEAR_GRAD = "NativeLinearGrad";
 const CAUSAL_ATTENTION = "NativeCausalAttention";
 const CAUSAL_ATTENTION_GRAD = "NativeCausalAttentionGrad";
 
@@ -60,6 +65,12 @@ export function withFusedKernels<T>(on: boolean, f: () => T): T {
 /** Whether a fused kernel runs for this tensor now: wasm backend, native kernels on, fused kernels on, float32. */
 function fusedFor(x: tf.Tensor, kernelName: string): boolean {
   return fusedOn() && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
+}
+
+/** nn.Linear's x Wᵀ + b: x (..., in), weight (out, in), bias (out) or none -> (..., out). */
+export function fusedLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T | undefined {
+  if (!fusedFor(x, LINEAR) || x.rank < 1 || x.size === 0) return undefined;
+  return tf.engine().runKernel(LINEAR, bias ? { x, weight, bias } : { x, weight }, { hasBias: bias !== undefined }) as T;
 }
 
 /** LayerNorm of x (..., C) over its last axis with weight and bias (C): (x − mean) / √(var + eps) · weight + bias. */
@@ -112,6 +123,36 @@ const causalAttentionGrad: KernelFunc = ({ inputs: { dy, qkv }, backend, attrs }
   const dqkv = backend.makeOutput(qkv.shape, "float32");
   nativeKernels()!.causalAttentionGrad(floats(backend, dy), floats(backend, qkv), floats(backend, dqkv), ...attentionArgs(qkv, attrs));
   return dqkv;
+};
+
+/** Rows, in and out features of a Linear call, checked. */
+function linearSizes(x: TensorInfo, weight: TensorInfo): [number, number, number] {
+  const inFeatures = lastAxis(x);
+  if (weight.shape.length !== 2 || weight.shape[1] !== inFeatures) {
+    throw new Error(`Linear: the weight must be (out, ${inFeatures}) for an input of shape [${x.shape}], got [${weight.shape}].`);
+  }
+  return [rowsOf(x), inFeatures, weight.shape[0]];
+}
+
+const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend }) => {
+  const [N, inF, outF] = linearSizes(x, weight);
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== outF)) throw new Error(`Linear: the bias must have shape [${outF}], got [${bias.shape}].`);
+  const y = backend.makeOutput([...x.shape.slice(0, -1), outF], "float32");
+  const native = nativeKernels()!;
+  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1); // (N, in) @ (in, out)
+  if (bias) native.binary(0, floats(backend, y), floats(backend, bias), floats(backend, y)); // + b on every row, in place
+  return y;
+};
+
+const linearGrad: KernelFunc = ({ inputs: { dy, x, weight }, backend, attrs }) => {
+  const [N, inF, outF] = linearSizes(x, weight);
+  const outputs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput(weight.shape, "float32")];
+  if (attrs.hasBias) outputs.push(backend.makeOutput([outF], "float32"));
+  const native = nativeKernels()!;
+  native.matmul(floats(backend, dy), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = dy W
+  native.matmul(floats(backend, dy), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0); // dW = dyᵀ x
+  if (attrs.hasBias) native.sumRows(floats(backend, dy), floats(backend, outputs[2]), N, outF); // db = Σ rows of dy
+  return outputs;
 };
 
 const layerNorm: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) => {
@@ -178,7 +219,7 @@ export function registerFusedKernels(): void {
   const kernels: [string, KernelFunc][] = [
     [LAYER_NORM, layerNorm], [LAYER_NORM_GRAD, layerNormGrad], [CAUSAL_SOFTMAX, causalSoftmax],
     [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad], [CROSS_ENTROPY, crossEntropy], [CROSS_ENTROPY_GRAD, crossEntropyGrad],
-    [CAUSAL_ATTENTION, causalAttention], [CAUSAL_ATTENTION_GRAD, causalAttentionGrad],
+    [CAUSAL_ATTENTION, causalAttention], [CAUSAL_ATTENTION_GRAD, causalAttentionGrad], [LINEAR, linear], [LINEAR_GRAD, linearGrad],
   ];
   for (const [kernelName, kernelFunc] of kernels) tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs);
@@ -196,6 +237,16 @@ export function registerFusedKernels(): void {
     kernelName: CAUSAL_SOFTMAX,
     outputsToSave: [true],
     gradFunc: (dy, [y]) => ({ x: () => run(CAUSAL_SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor }),
+  });
+  tf.registerGradient({
+    kernelName: LINEAR,
+    inputsToSave: ["x", "weight"],
+    gradFunc: (dy, [x, weight], attrs) => {
+      const [dx, dw, db] = run(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      const grads: Record<string, () => tf.Tensor> = { x: () => dx, weight: () => dw };
+      if (db) grads.bias = () => db;
+      return grads;
+    },
   });
   tf.registerGradient({
     kernelName: CAUSAL_ATTENTION,

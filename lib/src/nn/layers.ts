@@ -1,6 +1,7 @@
 /** The layers the lecture takes from torch.nn. Their values are drawn by Module.initWeights, as PyTorch draws them. */
 import * as tf from "@tensorflow/tfjs";
 import { gpuDropout } from "../engine/webgpu";
+import { fusedLinear } from "../engine/fused-kernels";
 import { nativeDropout } from "../engine/wasm-kernels";
 import { Rng } from "../random";
 import { checkSizes, Module, type InitOptions } from "./module";
@@ -63,6 +64,8 @@ export class Linear extends Module {
   /** x (..., in) -> (..., out) */
   forward<T extends tf.Tensor>(x: T): T {
     this.assertInitialised(`Linear(${this.inFeatures} → ${this.outFeatures})`);
+    const fused = fusedLinear(x, this.weight, this.bias); // the same maths in one native kernel, where it runs
+    if (fused) return fused;
     return tf.tidy(() => {
       const shape = x.shape;
       const x2 = x.reshape([-1, this.inFeatures]); // (N, in)
