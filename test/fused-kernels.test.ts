@@ -179,21 +179,34 @@ for (const [B, T, C, nh, p] of [[3, 32, 64, 4, 0], [2, 13, 12, 3, 0], [2, 9, 20,
   });
 }
 
-test("causal attention: the fused route runs only without hooks, and gives the hooks' route's output", { skip }, async () => {
+test("causal attention: the fused route runs only without hooks, and equals the hooked route (op by op, fused softmax) bit for bit", { skip }, async () => {
   await backend("wasm");
   noLeak(() => tf.tidy(() => {
-    const attn = new CausalSelfAttention(32, 4).initWeights(new Rng(3));
-    const x = tf.randomNormal([2, 6, 32], 0, 1, "float32", 4) as tf.Tensor3D;
-    const qkv = attn.cAttn.forward(x);
+    const attn = new CausalSelfAttention(32, 4, { dropout: 0.25 }).initWeights(new Rng(3));
+    const x = tf.variable(tf.randomNormal([2, 11, 32], 0, 1, "float32", 4));
+    const qkv = attn.cAttn.forward(x as tf.Tensor3D);
     assert.ok(fusedCausalAttention(qkv, 4, 0.25, () => undefined) !== undefined);
     assert.equal(fusedCausalAttention(qkv, 5, 0.25, () => undefined), undefined, "3C not divisible into 5 heads: the reference route");
-    const plain = attn.forward(x).dataSync();
-    let seen = 0;
-    const remove = attn.onAttention((w) => { seen = w.shape[1]; });
-    const hooked = attn.forward(x).dataSync();
-    remove();
-    assert.equal(seen, 4, "the hook got (B, nh, T, T) weights");
-    assertClose("output with a hook", hooked as Float32Array, plain as Float32Array, 1e-6);
+    // Output and gradients of one training-mode pass (dropout on the weights included), from a fresh copy of the
+    // dropout streams each time: the same masks on both routes.
+    const run = (hooked: boolean) => {
+      const copy = new CausalSelfAttention(32, 4, { dropout: 0.25 }).initWeights(new Rng(3));
+      copy.residDropout.eval();
+      let seen = 0;
+      const remove = hooked ? copy.onAttention((w) => { seen = w.shape[1]; }) : () => {};
+      const params = [x, copy.cAttn.weight, copy.cProj.weight];
+      const { value, grads } = tf.variableGrads(() => copy.forward(x as tf.Tensor3D).square().sum() as tf.Scalar, params);
+      remove();
+      const out = [value, ...params.map((v) => grads[v.name])].map((t) => t.dataSync() as Float32Array);
+      copy.dispose();
+      return { out, seen };
+    };
+    const fused = run(false);
+    const hooked = run(true);
+    assert.equal(hooked.seen, 4, "the hook got (B, nh, T, T) weights");
+    assert.equal(fused.seen, 0);
+    ["loss", "dx", "dc_attn", "dc_proj"].forEach((name, i) => assertClose(name, fused.out[i], hooked.out[i], 0));
+    x.dispose();
     attn.dispose();
   }));
 });

@@ -579,6 +579,61 @@ void LayerNormBackward(const float* dy, const float* x, const float* w, float* d
   }
 }
 
+// exp of floats, computed in double and rounded once to float: within about 1e-11 of exp(x) before the rounding, so
+// the result is the correctly rounded one (as glibc's expf gives, itself within 0.502 ulp) except in rare near-ties,
+// where the two can differ by 1 ulp. x = k·ln2 + r, |r| <= ln2/2 (ln2 in two parts, so r is exact to double
+// precision), exp(r) by its Taylor series to r^11 (error < 1e-13), times 2^k. Below −200 the result is 0; NaN stays NaN.
+constexpr double kLn2Hi = 0x1.62e42fefa39efp-1, kLn2Lo = 0x1.abc9e3b39803fp-56, kInvLn2 = 0x1.71547652b82fep0;
+constexpr double kExpTaylor[12] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+                                   1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800};
+
+inline __m256d ExpDoubles4(__m256d xd) {
+  xd = _mm256_max_pd(_mm256_set1_pd(-200.0), xd);  // returns xd when it is NaN
+  const __m256d k = _mm256_round_pd(_mm256_mul_pd(xd, _mm256_set1_pd(kInvLn2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d r = _mm256_fmadd_pd(k, _mm256_set1_pd(-kLn2Lo), _mm256_fmadd_pd(k, _mm256_set1_pd(-kLn2Hi), xd));
+  __m256d p = _mm256_set1_pd(kExpTaylor[11]);
+  for (int i = 10; i >= 0; i--) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpTaylor[i]));
+  // 2^k from its exponent bits (k in [-289, 128] here, a normal double); NaN's k gives garbage, but p is NaN then.
+  const __m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(k)), _mm256_set1_epi64x(1023)), 52);
+  return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
+}
+
+inline __m256 ExpFloats8(__m256 v) {
+  const __m128 lo = _mm256_cvtpd_ps(ExpDoubles4(_mm256_cvtps_pd(_mm256_castps256_ps128(v))));
+  const __m128 hi = _mm256_cvtpd_ps(ExpDoubles4(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))));
+  return _mm256_set_m128(hi, lo);
+}
+
+// The largest of x[0..n), n >= 1 (max is exact in any order; NaN is not expected here).
+inline float Max(const float* x, long n) {
+  long j = 0;
+  float max = x[0];
+  if (n >= 8) {
+    __m256 m = _mm256_loadu_ps(x);
+    for (j = 8; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, m);
+    for (const float lane : lanes) max = std::max(max, lane);
+  }
+  for (; j < n; j++) max = std::max(max, x[j]);
+  return max;
+}
+
+// A softmax of row[0..n) in place: exp(x − max) / their sum (the sum in Sum's order).
+inline void SoftmaxInPlace(float* row, long n) {
+  const __m256 max = _mm256_set1_ps(Max(row, n));
+  long j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, ExpFloats8(_mm256_sub_ps(_mm256_loadu_ps(row + j), max)));
+  if (j < n) {  // the last few, in a vector padded with zeros
+    alignas(32) float tail[8] = {};
+    std::copy(row + j, row + n, tail);
+    _mm256_store_ps(tail, ExpFloats8(_mm256_sub_ps(_mm256_load_ps(tail), max)));
+    std::copy(tail, tail + (n - j), row + j);
+  }
+  const float sum = Sum(row, n);
+  for (j = 0; j < n; j++) row[j] /= sum;
+}
+
 // The decoder's softmax over the last axis of (..., T, T) scores: row i of each (T, T) slice is a softmax over
 // positions 0..i, and 0 above the diagonal (the reference adds −∞ there, and exp(−∞) = 0).
 void CausalSoftmaxForward(const float* x, float* y, long rows, long T) {
@@ -587,11 +642,8 @@ void CausalSoftmaxForward(const float* x, float* y, long rows, long T) {
       const long n = r % T + 1;  // positions this row sees
       const float* xr = x + r * T;
       float* yr = y + r * T;
-      float max = xr[0];
-      for (long j = 1; j < n; j++) max = std::max(max, xr[j]);
-      for (long j = 0; j < n; j++) yr[j] = std::exp(xr[j] - max);
-      const float sum = Sum(yr, n);
-      for (long j = 0; j < n; j++) yr[j] /= sum;
+      std::copy(xr, xr + n, yr);
+      SoftmaxInPlace(yr, n);
       std::fill(yr + n, yr + T, 0.0f);
     }
   });
@@ -685,35 +737,58 @@ void TransposeKeepLast(const float* x, float* out, const long* shape, const long
   }
 }
 
-// out[j] = Σ_d x[d] · m[d·stride + j] for j < n8 (a multiple of 8): a row times a matrix stored transposed.
-inline void RowTimes(const float* x, const float* m, long stride, long depth, long n8, float* out) {
+// Small blocked products for attention, R <= 4 rows at a time (four independent sums in flight). Each element is a sum
+// of products in a fixed order by fused multiply-adds from zero, as the matmul's micro-kernels add: the same bits as
+// the op-by-op route's matmuls, whose extra terms (the weights above the diagonal) are exact zeros.
+
+// out[r][j] = Σ_d x[r][d] · mt[d][j] for r < R, j < n8 (a multiple of 8): rows times a matrix stored transposed.
+template <int R>
+void RowsTimesT(const float* x, long ldx, const float* mt, long ldm, long depth, long n8, float* out, long ldo) {
   for (long j = 0; j < n8; j += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (long d = 0; d < depth; d++) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(x[d]), _mm256_loadu_ps(m + d * stride + j)));
-    _mm256_storeu_ps(out + j, acc);
+    __m256 acc[R];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (long d = 0; d < depth; d++) {
+      const __m256 m = _mm256_loadu_ps(mt + d * ldm + j);
+      for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(x[r * ldx + d]), m, acc[r]);
+    }
+    for (int r = 0; r < R; r++) _mm256_storeu_ps(out + r * ldo + j, acc[r]);
   }
 }
 
-// out[d] (= or +=) Σ_{j < n} w[j] · row(j)[d] for d < width: a weighted sum of n rows.
-template <typename Row>
-inline void WeightedRows(const float* w, long n, const Row& row, long width, float* out) {
+// out[r][d] = Σ_{lo <= j < hi} w[r][j] · rows[j][d] for r < R, d < width: weighted sums of rows.
+template <int R>
+void WeightedSum(const float* w, long ldw, long lo, long hi, const float* rows, long ldr, long width, float* out, long ldo) {
   long d = 0;
   for (; d + 8 <= width; d += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (long j = 0; j < n; j++) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(row(j) + d)));
-    _mm256_storeu_ps(out + d, acc);
+    __m256 acc[R];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (long j = lo; j < hi; j++) {
+      const __m256 v = _mm256_loadu_ps(rows + j * ldr + d);
+      for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[r * ldw + j]), v, acc[r]);
+    }
+    for (int r = 0; r < R; r++) _mm256_storeu_ps(out + r * ldo + d, acc[r]);
   }
   for (; d < width; d++) {
-    float acc = 0;
-    for (long j = 0; j < n; j++) acc += w[j] * row(j)[d];
-    out[d] = acc;
+    float acc[R] = {};
+    for (long j = lo; j < hi; j++)
+      for (int r = 0; r < R; r++) acc[r] = std::fma(w[r * ldw + j], rows[j * ldr + d], acc[r]);
+    for (int r = 0; r < R; r++) out[r * ldo + d] = acc[r];
   }
 }
 
-// y[d] += a · x[d] for d < width.
-inline void AddScaled(float a, const float* x, long width, float* y) {
-  for (long d = 0; d < width; d++) y[d] += a * x[d];
+// Calls block(i0, R) for row blocks of 4 over [0, rows), then the rest.
+template <typename Block>
+void ForRowBlocks(long rows, const Block& block) {
+  for (long i0 = 0; i0 < rows; i0 += 4) block(i0, int(std::min(4L, rows - i0)));
 }
+
+#define ATTENTION_DISPATCH(R, f, ...) \
+  switch (R) {                        \
+    case 4: f<4>(__VA_ARGS__); break; \
+    case 3: f<3>(__VA_ARGS__); break; \
+    case 2: f<2>(__VA_ARGS__); break; \
+    default: f<1>(__VA_ARGS__);       \
+  }
 
 // Causal self-attention of every head at once, from nanoGPT's c_attn output: qkv (B, T, 3C) holds each token's
 // queries, keys and values of heads 0..nh-1 ([q | k | v], head h at columns h*hs .. h*hs+hs-1 of each third), and y
@@ -726,55 +801,75 @@ struct Attention {
   float scale;
   DropoutMask mask;  // mask.active is false outside training and at p = 0
   long C() const { return nh * hs; }
-  long Tp() const { return (T + 7) & ~7L; }  // a row of scores, padded to whole vectors
+  long Tp() const { return (T + 7) & ~7L; }  // a row of weights, padded to whole vectors
+  long Causal8(long rows) const { return std::min(Tp(), (rows + 7) & ~7L); }  // columns that rows 0..rows-1 need
 
-  const float* Row(const float* qkv, long b, long t, int part, long h) const { return qkv + (b * T + t) * 3 * C() + part * C() + h * hs; }
+  // Part `part` (0 q, 1 k, 2 v) of head h of batch b: T rows, 3C apart.
+  const float* Part(const float* qkv, long b, int part, long h) const { return qkv + b * T * 3 * C() + part * C() + h * hs; }
 
-  // mt (hs, Tp) = the head's keys (part 1) or values (part 2) transposed, zero past T.
-  void Transposed(const float* qkv, long b, long h, int part, float* mt) const {
+  // mt (hs, Tp) = rows (T, hs; ldr apart) transposed, zero past T.
+  void Transposed(const float* rows, long ldr, float* mt) const {
     std::fill(mt, mt + hs * Tp(), 0.0f);
-    for (long j = 0; j < T; j++) {
-      const float* kj = Row(qkv, b, j, part, h);
-      for (long d = 0; d < hs; d++) mt[d * Tp() + j] = kj[d];
-    }
+    for (long j = 0; j < T; j++)
+      for (long d = 0; d < hs; d++) mt[d * Tp() + j] = rows[j * ldr + d];
   }
 
-  // Row i's weights over positions 0..i into a[0..i], and 0 in a[i+1 .. Tp): its scaled scores, their softmax.
-  void Weights(const float* qi, const float* kt, long i, float* a) const {
-    const long n = i + 1, n8 = (n + 7) & ~7L;
-    RowTimes(qi, kt, Tp(), hs, n8, a);
-    float max = a[0] * scale;
-    for (long j = 0; j < n; j++) max = std::max(max, a[j] *= scale);
-    for (long j = 0; j < n; j++) a[j] = std::exp(a[j] - max);
-    std::fill(a + n, a + Tp(), 0.0f);
-    const float sum = Sum(a, n);
-    for (long j = 0; j < n8; j++) a[j] /= sum;
+  // a (T, Tp) = each row's weights: the softmax of its scaled scores over positions 0..i, and 0 past i.
+  void Weights(const float* q, const float* kt, float* a) const {
+    ForRowBlocks(T, [&](long i0, int R) {
+      ATTENTION_DISPATCH(R, RowsTimesT, q + i0 * 3 * C(), 3 * C(), kt, Tp(), hs, Causal8(i0 + R), a + i0 * Tp(), Tp());
+    });
+    for (long i = 0; i < T; i++) {
+      float* ai = a + i * Tp();
+      const long n = i + 1;
+      for (long j = 0; j < n; j++) ai[j] *= scale;
+      SoftmaxInPlace(ai, n);
+      std::fill(ai + n, ai + Tp(), 0.0f);
+    }
   }
 
   // The index of weight (i, j) of head h in a (B, nh, T, T) tensor: where standalone dropout would draw its mask.
   uint32_t Index(long b, long h, long i, long j) const { return uint32_t(((b * nh + h) * T + i) * T + j); }
 
-  // The weights after dropout: kept ones scaled, the rest 0.
-  void Drop(long b, long h, long i, float* a) const {
-    for (long j = 0; j <= i; j++) a[j] = mask.Keep(Index(b, h, i, j)) ? a[j] * mask.scale : 0.0f;
+  // w = the weights after dropout: kept ones scaled, the rest 0.
+  void Drop(long b, long h, const float* a, float* w) const {
+    for (long i = 0; i < T; i++)
+      for (long j = 0; j < Tp(); j++) w[i * Tp() + j] = j <= i && mask.Keep(Index(b, h, i, j)) ? a[i * Tp() + j] * mask.scale : 0.0f;
   }
 
+  // out (T rows, ldo apart) = w · rows: row i sums rows 0..i (lower) or, for a transposed w, rows i..T-1.
+  void Times(const float* w, bool lower, const float* rows, long ldr, float* out, long ldo) const {
+    ForRowBlocks(T, [&](long i0, int R) {
+      const long lo = lower ? 0 : i0, hi = lower ? i0 + R : T;
+      ATTENTION_DISPATCH(R, WeightedSum, w + i0 * Tp(), Tp(), lo, hi, rows, ldr, hs, out + i0 * ldo, ldo);
+    });
+  }
+
+  // mt (T, Tp) = m (T, Tp) transposed (its first T columns), zero past T.
+  void Transpose(const float* m, float* mt) const {
+    for (long j = 0; j < T; j++) {
+      for (long i = 0; i < T; i++) mt[j * Tp() + i] = m[i * Tp() + j];
+      std::fill(mt + j * Tp() + T, mt + (j + 1) * Tp(), 0.0f);
+    }
+  }
+
+  // Per-thread scratch: n buffers of (T, Tp) floats, and two of (hs, Tp).
   template <typename Body>
-  void ForHeads(const Body& body) const {
+  void ForHeads(int n, const Body& body) const {
     ForRows(B * nh, int(std::min(256L, B * nh)), [&](int, long r0, long r1) {
-      for (long r = r0; r < r1; r++) body(r / nh, r % nh);
+      std::vector<float> scratch(size_t(n) * T * Tp() + 2 * hs * Tp());
+      for (long r = r0; r < r1; r++) body(r / nh, r % nh, scratch.data());
     });
   }
 
   void Forward(const float* qkv, float* y) const {
-    ForHeads([&](long b, long h) {
-      std::vector<float> kt(hs * Tp()), a(Tp());
-      Transposed(qkv, b, h, 1, kt.data());
-      for (long i = 0; i < T; i++) {
-        Weights(Row(qkv, b, i, 0, h), kt.data(), i, a.data());
-        if (mask.active) Drop(b, h, i, a.data());
-        WeightedRows(a.data(), i + 1, [&](long j) { return Row(qkv, b, j, 2, h); }, hs, y + (b * T + i) * C() + h * hs);
-      }
+    ForHeads(1, [&](long b, long h, float* scratch) {
+      float* a = scratch;
+      float* kt = a + T * Tp();
+      Transposed(Part(qkv, b, 1, h), 3 * C(), kt);
+      Weights(Part(qkv, b, 0, h), kt, a);
+      if (mask.active) Drop(b, h, a, a);
+      Times(a, true, Part(qkv, b, 2, h), 3 * C(), y + b * T * C() + h * hs, C());
     });
   }
 
@@ -782,38 +877,42 @@ struct Attention {
   //   dv = wᵀ dy;  da = dropout's gradient of dw (kept ones scaled, the rest 0);  ds = a * (da − Σ a·da) * scale;
   //   dq = ds k;  dk = dsᵀ q.  dqkv (B, T, 3C) gets dq, dk, dv in qkv's layout.
   void Backward(const float* dy, const float* qkv, float* dqkv) const {
-    ForHeads([&](long b, long h) {
-      std::vector<float> kt(hs * Tp()), vt(hs * Tp()), a(Tp()), w(Tp()), da(Tp()), prod(Tp()), dk(T * hs, 0.0f), dv(T * hs, 0.0f);
-      Transposed(qkv, b, h, 1, kt.data());
-      Transposed(qkv, b, h, 2, vt.data());
+    ForHeads(4, [&](long b, long h, float* scratch) {
+      float *a = scratch, *w = a + T * Tp(), *ds = w + T * Tp(), *t = ds + T * Tp(), *kt = t + T * Tp(), *vt = kt + hs * Tp();
+      const float *q = Part(qkv, b, 0, h), *k = Part(qkv, b, 1, h), *v = Part(qkv, b, 2, h), *dyb = dy + b * T * C() + h * hs;
+      Transposed(k, 3 * C(), kt);
+      Transposed(v, 3 * C(), vt);
+      Weights(q, kt, a);
+      if (mask.active) {
+        Drop(b, h, a, w);
+      } else {
+        std::copy(a, a + T * Tp(), w);
+      }
+      ForRowBlocks(T, [&](long i0, int R) {  // da = dy vᵀ, into ds
+        ATTENTION_DISPATCH(R, RowsTimesT, dyb + i0 * C(), C(), vt, Tp(), hs, Causal8(i0 + R), ds + i0 * Tp(), Tp());
+      });
       for (long i = 0; i < T; i++) {
-        const long n = i + 1, n8 = (n + 7) & ~7L;
-        const float* qi = Row(qkv, b, i, 0, h);
-        const float* dyi = dy + (b * T + i) * C() + h * hs;
-        Weights(qi, kt.data(), i, a.data());
-        RowTimes(dyi, vt.data(), Tp(), hs, n8, da.data());
-        std::copy(a.begin(), a.begin() + n, w.begin());
-        if (mask.active) {
-          for (long j = 0; j < n; j++) {
-            const bool keep = mask.Keep(Index(b, h, i, j));
-            w[j] = keep ? a[j] * mask.scale : 0.0f;
-            da[j] = keep ? da[j] * mask.scale : 0.0f;
-          }
-        }
-        for (long j = 0; j < n; j++) AddScaled(w[j], dyi, hs, dv.data() + j * hs);
-        for (long j = 0; j < n; j++) prod[j] = da[j] * a[j];
-        const float dot = Sum(prod.data(), n);
-        for (long j = 0; j < n; j++) prod[j] = a[j] * (da[j] - dot) * scale;  // ds
-        WeightedRows(prod.data(), n, [&](long j) { return Row(qkv, b, j, 1, h); }, hs, dqkv + (b * T + i) * 3 * C() + h * hs);
-        for (long j = 0; j < n; j++) AddScaled(prod[j], qi, hs, dk.data() + j * hs);
+        const long n = i + 1;
+        const float* ai = a + i * Tp();
+        float* di = ds + i * Tp();
+        if (mask.active)
+          for (long j = 0; j < n; j++) di[j] = mask.Keep(Index(b, h, i, j)) ? di[j] * mask.scale : 0.0f;
+        float* prod = t;  // scratch for this row
+        for (long j = 0; j < n; j++) prod[j] = di[j] * ai[j];
+        const float dot = Sum(prod, n);
+        for (long j = 0; j < n; j++) di[j] = ai[j] * (di[j] - dot) * scale;
+        std::fill(di + n, di + Tp(), 0.0f);
       }
-      for (long j = 0; j < T; j++) {
-        std::copy(dk.begin() + j * hs, dk.begin() + (j + 1) * hs, dqkv + (b * T + j) * 3 * C() + C() + h * hs);
-        std::copy(dv.begin() + j * hs, dv.begin() + (j + 1) * hs, dqkv + (b * T + j) * 3 * C() + 2 * C() + h * hs);
-      }
+      Times(ds, true, k, 3 * C(), dqkv + b * T * 3 * C() + h * hs, 3 * C());  // dq = ds k
+      Transpose(w, t);
+      Times(t, false, dyb, C(), dqkv + b * T * 3 * C() + 2 * C() + h * hs, 3 * C());  // dv = wᵀ dy
+      Transpose(ds, t);
+      Times(t, false, q, 3 * C(), dqkv + b * T * 3 * C() + C() + h * hs, 3 * C());  // dk = dsᵀ q
     });
   }
 };
+#undef ATTENTION_DISPATCH
+
 // Element-wise kernels, rounding as the wasm ones do (one IEEE operation an element): the same bits.
 // out (n) = a op b, where one operand may be shorter and repeat along the leading axes (a bias over rows, a scalar).
 enum class BinaryOp { kAdd = 0, kMul = 1 };
