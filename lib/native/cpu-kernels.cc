@@ -381,8 +381,10 @@ struct AdamWScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2, bias2Sqrt, eps, decay, stepSize;
 };
 
-void AdamWRange(size_t begin, size_t end, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2,
-                float* v2, const AdamWScalars& s) {
+// Restrict parameters and the scalars by value, so that the loop is vectorised (seven arrays are too many for the
+// compiler to check for overlap at run time, and a store could otherwise change a scalar read through a reference).
+void AdamWRange(size_t begin, size_t end, const float* __restrict p, const float* __restrict g, const float* __restrict m,
+                const float* __restrict v, float* __restrict p2, float* __restrict m2, float* __restrict v2, const AdamWScalars s) {
   for (size_t i = begin; i < end; i++) {
     const float mi = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
     const float vi = v[i] * s.beta2 + (g[i] * g[i]) * s.oneMinusBeta2;
@@ -522,17 +524,19 @@ inline float Sum(const float* x, long n) {
 }
 
 // LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * w + b, var biased (PyTorch's nn.LayerNorm).
+// One row; restrict parameters, so that its loops are vectorised. d: C floats of scratch.
+void LayerNormForwardRow(const float* __restrict xr, const float* __restrict w, const float* __restrict b, float* __restrict yr,
+                         float* __restrict d, long C, float eps) {
+  const float mean = Sum(xr, C) / float(C);
+  for (long j = 0; j < C; j++) d[j] = (xr[j] - mean) * (xr[j] - mean);
+  const float rstd = 1.0f / std::sqrt(Sum(d, C) / float(C) + eps);
+  for (long j = 0; j < C; j++) yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
+}
+
 void LayerNormForward(const float* x, const float* w, const float* b, float* y, long rows, long C, float eps) {
   ForRows(rows, RowTasks(rows, C), [&](int, long r0, long r1) {
     std::vector<float> d(C);
-    for (long r = r0; r < r1; r++) {
-      const float* xr = x + r * C;
-      const float mean = Sum(xr, C) / float(C);
-      for (long j = 0; j < C; j++) d[j] = (xr[j] - mean) * (xr[j] - mean);
-      const float rstd = 1.0f / std::sqrt(Sum(d.data(), C) / float(C) + eps);
-      float* yr = y + r * C;
-      for (long j = 0; j < C; j++) yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
-    }
+    for (long r = r0; r < r1; r++) LayerNormForwardRow(x + r * C, w, b, y + r * C, d.data(), C, eps);
   });
 }
 
