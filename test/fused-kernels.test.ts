@@ -236,7 +236,7 @@ test("Transpose, SplitV, Concat, Identity and Cast on wasm equal cpu bit for bit
   y.dispose();
 });
 
-test("Add, Multiply, Relu and Step on wasm equal cpu bit for bit (broadcasts, NaN, -0 included)", { skip }, async () => {
+test("Add, Multiply, Relu, Step and Relu's gradient on wasm equal cpu bit for bit (broadcasts, NaN, -0 included)", { skip }, async () => {
   const cases = (): tf.Tensor[] => {
     const values = Array.from({ length: 3 * 4 * 5 }, (_, i) => (i % 7 === 0 ? -0 : Math.sin(i) * 3));
     values[11] = NaN;
@@ -248,6 +248,7 @@ test("Add, Multiply, Relu and Step on wasm equal cpu bit for bit (broadcasts, Na
       x.add(y), x.mul(y), x.add(bias), bias.add(x), x.mul(bias), x.mul(2.5), tf.scalar(-1).mul(x),
       x.add(tf.ones([1, 4, 5])), x.add(tf.ones([4, 1])), x.add(tf.ones([1, 1, 3, 4, 5])),
       tf.relu(x), tf.step(x), tf.step(x, 0.3), big.add(big), big.mul(big.slice([0], [1])), tf.relu(big), tf.step(big),
+      tf.grad((t: tf.Tensor) => tf.relu(t))(x, y), tf.grad((t: tf.Tensor) => tf.relu(t))(big, big.mul(-1)), // relu's gradient
     ];
   };
   await backend("cpu");

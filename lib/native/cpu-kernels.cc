@@ -966,21 +966,33 @@ void Binary(BinaryOp op, const float* a, long na, const float* b, long nb, float
 
 // relu: max(0, x) as Math.max (NaN stays NaN, -0 becomes 0); step: 1 where x > 0, else alpha (NaN stays NaN).
 // Branch-free (blends): the signs of activations are as good as random, and a branch on each costs a misprediction.
+inline __m256 Step8(__m256 v, __m256 low, __m256 high) {
+  const __m256 r = _mm256_blendv_ps(low, high, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+  return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+inline float Step1(float x, float low, float high) { return x > 0 ? high : (x != x ? x : low); }
+
 void Unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
-  const __m256 low = _mm256_set1_ps(op == UnaryOp::kRelu ? 0.0f : alpha), one = _mm256_set1_ps(1.0f);
+  const bool relu = op == UnaryOp::kRelu;
+  const float low = relu ? 0.0f : alpha;
   ForChunks(n, [&](long begin, long end) {
     long i = begin;
     for (; i + 8 <= end; i += 8) {
       const __m256 v = _mm256_loadu_ps(x + i);
-      const __m256 high = op == UnaryOp::kRelu ? v : one;
-      __m256 r = _mm256_blendv_ps(low, high, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
-      r = _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      _mm256_storeu_ps(out + i, r);
+      _mm256_storeu_ps(out + i, Step8(v, _mm256_set1_ps(low), relu ? v : _mm256_set1_ps(1.0f)));
     }
-    for (; i < end; i++) {
-      const float high = op == UnaryOp::kRelu ? x[i] : 1.0f;
-      out[i] = x[i] > 0 ? high : (x[i] != x[i] ? x[i] : (op == UnaryOp::kRelu ? 0.0f : alpha));
-    }
+    for (; i < end; i++) out[i] = Step1(x[i], low, relu ? x[i] : 1.0f);
+  });
+}
+
+// The gradient of relu, as tfjs computes it (dy · step(x), step(x) a float 0 or 1, NaN where x is): dx = dy * step(x).
+void ReluGrad(const float* dy, const float* x, float* dx, long n) {
+  ForChunks(n, [&](long begin, long end) {
+    long i = begin;
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), Step8(_mm256_loadu_ps(x + i), zero, one)));
+    for (; i < end; i++) dx[i] = dy[i] * Step1(x[i], 0.0f, 1.0f);
   });
 }
 
@@ -1362,6 +1374,18 @@ napi_value UnaryBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(dy, x, dx): dx = dy * step(x), all of one length
+napi_value ReluGradBinding(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!GetArgs(env, info, 3, argv, "reluGrad takes 3 arguments")) return nullptr;
+  float *dy, *x, *dx;
+  size_t n0, n1, n2;
+  if (!GetFloats(env, argv[0], &dy, &n0) || !GetFloats(env, argv[1], &x, &n1) || !GetFloats(env, argv[2], &dx, &n2)) return nullptr;
+  if (n0 != n1 || n0 != n2) return Throw(env, "reluGrad: dy, x and dx differ in length"), nullptr;
+  ReluGrad(dy, x, dx, long(n0));
+  return nullptr;
+}
+
 napi_value ThreadsBinding(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, ThePool().threads(), &out);
@@ -1385,7 +1409,7 @@ NAPI_MODULE_INIT() {
       {"causalSoftmaxGrad", CausalSoftmaxGradBinding}, {"crossEntropy", CrossEntropyBinding},
       {"crossEntropyGrad", CrossEntropyGradBinding}, {"copyRows", CopyRowsBinding}, {"transpose", TransposeBinding},
       {"causalAttention", CausalAttentionBinding}, {"causalAttentionGrad", CausalAttentionGradBinding},
-      {"binary", BinaryBinding}, {"unary", UnaryBinding}};
+      {"binary", BinaryBinding}, {"unary", UnaryBinding}, {"reluGrad", ReluGradBinding}};
   for (const auto& [name, fn] : functions) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
     napi_set_named_property(env, exports, name, value);

@@ -51,6 +51,8 @@ export interface NativeKernels {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out = relu(x) (op 0, as Math.max(0, x)) or step(x) (op 1: 1 where x > 0, else alpha; NaN stays NaN). */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** dx = dy · step(x), the gradient of relu as tfjs computes it (NaN where x is NaN). */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** For r < rows: width floats from src[srcOffset + r·srcStride] to dst[dstOffset + r·dstStride]. */
   copyRows(src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number, rows: number, width: number): void;
   /** out = x (shape) transposed by perm, where perm keeps the last axis (rank 1..6). */

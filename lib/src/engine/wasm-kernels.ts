@@ -20,7 +20,8 @@
  *    copies on them: the wasm kernels take a general slow path for nanoGPT's split of q, k, v and its head transposes.
  * 8. With the native kernels, float32 Add and Multiply (of one shape, or with one operand repeated along the leading
  *    axes: a bias, a scalar), Relu and Step run natively: the wasm kernels take a general broadcasting path, about 1 ns
- *    an element. One IEEE operation an element, as there: the same bits.
+ *    an element. One IEEE operation an element, as there: the same bits. Relu's gradient, tfjs's dy · step(x) (a Step
+ *    and a Multiply, two passes over memory), is one native pass, NativeReluGrad, with the same bits.
  * The fused kernels (LayerNorm, the causal softmax, cross-entropy, causal attention) are in ./fused-kernels and
  * registered here too.
  */
@@ -311,6 +312,15 @@ function unaryKernel(op: 0 | 1, original: () => KernelFunc): KernelFunc {
   };
 }
 
+/** The name of the native gradient of Relu (see patchWasmKernels). */
+const NATIVE_RELU_GRAD = "NativeReluGrad";
+
+const nativeReluGrad: KernelFunc = ({ inputs: { dy, x }, backend }) => {
+  const dx = backend.makeOutput(x.shape, "float32");
+  nativeKernels()!.reluGrad(floats(backend, dy), floats(backend, x), floats(backend, dx));
+  return dx;
+};
+
 let wasmAdd: KernelFunc | undefined;
 let wasmMultiply: KernelFunc | undefined;
 let wasmRelu: KernelFunc | undefined;
@@ -404,7 +414,20 @@ export function patchWasmKernels(): void {
   }
   tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: BACKEND, kernelFunc: adamWUpdate as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: NATIVE_DROPOUT, backendName: BACKEND, kernelFunc: nativeDropoutKernel as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: NATIVE_RELU_GRAD, backendName: BACKEND, kernelFunc: nativeReluGrad as unknown as tf.KernelFunc });
   registerFusedKernels();
+  // Relu's gradient on every backend: tfjs's own (dy · step(x)), or, on wasm with the native kernels, the same numbers
+  // in one native pass.
+  tf.registerGradient({
+    kernelName: "Relu",
+    inputsToSave: ["x"],
+    gradFunc: (dy, [x]) => ({
+      x: () => {
+        const native = nativeKernels() && tf.getBackend() === BACKEND && x.dtype === "float32" && (dy as tf.Tensor).dtype === "float32" && x.size > 0;
+        return native ? (tf.engine().runKernel(NATIVE_RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor) : tf.mul(dy as tf.Tensor, tf.cast(tf.step(x), "float32"));
+      },
+    }),
+  });
   tf.registerGradient({
     kernelName: NATIVE_DROPOUT,
     gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(NATIVE_DROPOUT, { x: dy as tf.Tensor }, attrs as DropoutAttrs) as tf.Tensor }),
