@@ -22,8 +22,8 @@
  *    axes: a bias, a scalar), Relu and Step run natively: the wasm kernels take a general broadcasting path, about 1 ns
  *    an element. One IEEE operation an element, as there: the same bits. Relu's gradient, tfjs's dy · step(x) (a Step
  *    and a Multiply, two passes over memory), is one native pass, NativeReluGrad, with the same bits.
- * The fused kernels (LayerNorm, the causal softmax, cross-entropy, causal attention) are in ./fused-kernels and
- * registered here too.
+ * The fused kernels (Linear, causal attention, LayerNorm, the causal softmax, cross-entropy) are in ./fused-kernels
+ * and registered here too.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
