@@ -1,7 +1,7 @@
 /**
- * The native CPU kernels change the speed of training, not its maths: the fused AdamW equals the element-wise update
- * bit for bit, the matmul's fused multiply-adds round once where WebAssembly rounds twice, and 50 seeded steps of the
- * lecture's CPU model give the same losses on both routes (within 1e-4).
+ * The native CPU kernels change the speed of training, not its maths: the native AdamW step equals the element-wise
+ * update bit for bit, the matmul's fused multiply-adds round once where WebAssembly rounds twice, and 50 seeded steps
+ * of the lecture's CPU model give the same losses on both routes (within 1e-4).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,24 +36,33 @@ test("50 seeded steps of model A: the native kernels' losses match the WebAssemb
   assert.deepEqual(new Set(fast.tensors.slice(1)).size, 1, `tensor counts ${[...new Set(fast.tensors)]}`);
 });
 
-test("the fused AdamW update equals the element-wise one bit for bit", { skip }, async () => {
+test("the native AdamW step equals the element-wise one bit for bit, in place, and leaves shared memory alone", { skip }, async () => {
   await backend("wasm");
+  // Two parameters: one that owns its memory (updated in place), one shared with a clone (the reference route).
   const run = (native: boolean) =>
     withNativeKernels(native, () => {
       const rng = new Rng(5);
-      const p = tf.variable(tf.randomNormal([37, 11], 0, 1, "float32", rng.seed()));
-      const optimizer = new AdamW([p], { lr: 3e-3, weightDecay: 0.1 });
+      const own = tf.tidy(() => tf.variable(tf.randomNormal([37, 11], 0, 1, "float32", rng.seed())));
+      const shared = tf.tidy(() => tf.variable(tf.randomNormal([5, 3], 0, 1, "float32", rng.seed())));
+      const snapshot = shared.clone(); // the same memory as `shared`, which must keep its values
+      const before = snapshot.dataSync().slice();
+      const ownMemory = own.dataId;
+      const optimizer = new AdamW([own, shared], { lr: 3e-3, weightDecay: 0.1 });
       for (let step = 0; step < 5; step++) {
-        const g = tf.randomNormal([37, 11], 0, 1, "float32", rng.seed());
-        optimizer.step({ [p.name]: g });
-        g.dispose();
+        const grads = tf.tidy(() => ({ [own.name]: tf.randomNormal([37, 11], 0, 1, "float32", rng.seed()), [shared.name]: tf.randomNormal([5, 3], 0, 1, "float32", rng.seed()) }));
+        optimizer.step(grads);
+        tf.dispose(grads);
       }
-      const out = Array.from(p.dataSync());
+      assert.equal(own.dataId === ownMemory, native, native ? "updated in place" : "the reference route assigns new tensors");
+      assert.deepEqual(snapshot.dataSync(), before, "a clone of a parameter keeps its values");
+      const out = [...own.dataSync(), ...shared.dataSync()];
       optimizer.dispose();
-      p.dispose();
+      tf.dispose([own, shared, snapshot]);
       return out;
     });
+  const tensors = tf.memory().numTensors;
   assert.deepEqual(run(true), run(false));
+  assert.equal(tf.memory().numTensors, tensors, "no tensor left behind");
 });
 
 test("without the native kernels (GPT_NATIVE=0) the backend line says so in one line", async () => {

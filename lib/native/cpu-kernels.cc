@@ -374,35 +374,61 @@ struct MatMul {
 };
 
 // ---------------------------------------------------------------------------------------------------------------------
-// AdamW, one parameter tensor, element by element in float32, in the order lib/src/train/adamw.ts computes it:
+// AdamW, every parameter of a step in one call, in place, element by element in float32, in the order
+// lib/src/train/adamw.ts computes it:
 //   m' = m*b1 + g*(1-b1);  v' = v*b2 + g^2*(1-b2);  p' = p*(1-lr*wd) - (m' / (sqrt(v')/bias2Sqrt + eps)) * stepSize
 
 struct AdamWScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2, bias2Sqrt, eps, decay, stepSize;
 };
 
-// Restrict parameters and the scalars by value, so that the loop is vectorised (seven arrays are too many for the
-// compiler to check for overlap at run time, and a store could otherwise change a scalar read through a reference).
-void AdamWRange(size_t begin, size_t end, const float* __restrict p, const float* __restrict g, const float* __restrict m,
-                const float* __restrict v, float* __restrict p2, float* __restrict m2, float* __restrict v2, const AdamWScalars s) {
+// One parameter's tensors: p, m and v are overwritten with their values after the step.
+struct AdamWParam {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  size_t n;
+};
+
+// Restrict pointers (the four arrays are distinct; each element is read before it is written) and the scalars by
+// value, so that the loop is vectorised.
+void AdamWRange(size_t begin, size_t end, float* __restrict p, const float* __restrict g, float* __restrict m,
+                float* __restrict v, const AdamWScalars s) {
   for (size_t i = begin; i < end; i++) {
     const float mi = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
     const float vi = v[i] * s.beta2 + (g[i] * g[i]) * s.oneMinusBeta2;
     const float denom = std::sqrt(vi) / s.bias2Sqrt + s.eps;
-    p2[i] = p[i] * s.decay - (mi / denom) * s.stepSize;
-    m2[i] = mi;
-    v2[i] = vi;
+    p[i] = p[i] * s.decay - (mi / denom) * s.stepSize;
+    m[i] = mi;
+    v[i] = vi;
   }
 }
 
-// Element by element, so splitting it across threads (a large parameter: an embedding table, a feed-forward weight)
-// changes nothing in the result.
-void AdamW(size_t n, const float* p, const float* g, const float* m, const float* v, float* p2, float* m2, float* v2,
-           const AdamWScalars& s) {
-  constexpr size_t kChunk = 1 << 15;
-  const int tasks = int((n + kChunk - 1) / kChunk);
-  if (tasks <= 1) return AdamWRange(0, n, p, g, m, v, p2, m2, v2, s);
-  ThePool().Run(tasks, [&](int t) { AdamWRange(size_t(t) * kChunk, std::min(n, size_t(t + 1) * kChunk), p, g, m, v, p2, m2, v2, s); });
+// Element by element, so how the parameters are cut into tasks (a chunk of a large one, or a whole small one) and
+// spread over the threads changes nothing in the result.
+void AdamW(const std::vector<AdamWParam>& params, const AdamWScalars& s) {
+  constexpr size_t kChunk = 1 << 14;
+  struct Task {
+    int param;
+    size_t begin, end;
+  };
+  std::vector<Task> tasks;
+  size_t total = 0;
+  for (int i = 0; i < int(params.size()); i++) {
+    for (size_t b = 0; b < params[i].n; b += kChunk) tasks.push_back({i, b, std::min(params[i].n, b + kChunk)});
+    total += params[i].n;
+  }
+  auto run = [&](int t) {
+    const Task& task = tasks[t];
+    const AdamWParam& q = params[task.param];
+    AdamWRange(task.begin, task.end, q.p, q.g, q.m, q.v, s);
+  };
+  if (total < 2 * kChunk) {
+    for (int t = 0; t < int(tasks.size()); t++) run(t);
+  } else {
+    ThePool().Run(int(tasks.size()), run);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -1061,22 +1087,40 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// adamw(p, g, m, v, p2, m2, v2, [beta1, 1-beta1, beta2, 1-beta2, bias2Sqrt, eps, 1-lr*wd, stepSize])
+// adamw([p0, g0, m0, v0, p1, g1, m1, v1, ...], [beta1, 1-beta1, beta2, 1-beta2, bias2Sqrt, eps, 1-lr*wd, stepSize]):
+// one AdamW step of every parameter; each p, m and v is overwritten. The caller guarantees that no two arrays overlap.
 napi_value AdamWBinding(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  if (!GetArgs(env, info, 8, argv, "adamw takes 8 arguments")) return nullptr;
-  float* arrays[7];
-  size_t lengths[7];
-  for (int i = 0; i < 7; i++) {
-    if (!GetFloats(env, argv[i], &arrays[i], &lengths[i])) return nullptr;
-    if (lengths[i] != lengths[0]) return Throw(env, "adamw: arrays differ in length"), nullptr;
+  napi_value argv[2];
+  if (!GetArgs(env, info, 2, argv, "adamw takes 2 arguments")) return nullptr;
+  uint32_t count = 0;
+  bool isArray = false;
+  napi_is_array(env, argv[0], &isArray);
+  if (!isArray || napi_get_array_length(env, argv[0], &count) != napi_ok || count % 4 != 0) {
+    return Throw(env, "adamw: expected an array of Float32Arrays, four a parameter (p, g, m, v)"), nullptr;
+  }
+  std::vector<AdamWParam> params(count / 4);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    napi_get_element(env, argv[0], i, &element);
+    float* data;
+    size_t length;
+    if (!GetFloats(env, element, &data, &length)) return nullptr;
+    AdamWParam& q = params[i / 4];
+    if (i % 4 == 0) {
+      q.p = data;
+      q.n = length;
+    } else if (length != q.n) {
+      return Throw(env, "adamw: a parameter's p, g, m and v differ in length"), nullptr;
+    }
+    if (i % 4 == 1) q.g = data;
+    if (i % 4 == 2) q.m = data;
+    if (i % 4 == 3) q.v = data;
   }
   float* scalars;
-  size_t count;
-  if (!GetFloats(env, argv[7], &scalars, &count)) return nullptr;
-  if (count != 8) return Throw(env, "adamw: expected 8 scalars"), nullptr;
-  AdamWScalars s{scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5], scalars[6], scalars[7]};
-  AdamW(lengths[0], arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], s);
+  size_t n;
+  if (!GetFloats(env, argv[1], &scalars, &n)) return nullptr;
+  if (n != 8) return Throw(env, "adamw: expected 8 scalars"), nullptr;
+  AdamW(params, AdamWScalars{scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5], scalars[6], scalars[7]});
   return nullptr;
 }
 

@@ -18,8 +18,11 @@ import { envFlag, envPositiveInt, thenRestore } from "../env";
 export interface NativeKernels {
   /** c = a @ b for each of max(batchA, batchB) slices; a batch of 1 is shared. Shapes (batch, M, K) @ (batch, K, N). */
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: number, transB: number): void;
-  /** p2, m2, v2 = one AdamW update of p, m, v with gradient g; scalars as documented in cpu-kernels.cc. */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, scalars: Float32Array): void;
+  /**
+   * One AdamW step of every parameter, in place: `arrays` holds p, g, m, v of each in turn (no two overlapping); each
+   * p, m and v is overwritten. Scalars as documented in cpu-kernels.cc.
+   */
+  adamw(arrays: Float32Array[], scalars: Float32Array): void;
   /** out[c] = sum over r of x[r, c], for x (rows, cols). */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /**

@@ -9,8 +9,8 @@
  *    batch-1 products. The maths is unchanged; only the route differs.
  * 2. UnsortedSegmentSum, the gradient of `gather` (an embedding lookup), is not registered at all. We add it.
  * 3. With the native kernels, BatchMatMul (transposed or batched, as it comes) runs on them directly; a Sum over the
- *    leading axes (a bias gradient) skips the transpose the wasm kernel makes first; and AdamW's update of one
- *    parameter is a single kernel, AdamWUpdate, instead of a dozen element-wise ones.
+ *    leading axes (a bias gradient) skips the transpose the wasm kernel makes first; and AdamW's step updates every
+ *    parameter in place in one native call (fusedAdamWStep), instead of a dozen element-wise ops a parameter.
  * 4. GatherV2 along axis 0 (an embedding lookup) copies rows directly: the wasm kernel is slow at it.
  * 5. With the native kernels, Dropout's mask is drawn natively (nativeDropout, kernel NativeDropout): tf.dropout fills
  *    its mask in JavaScript (tf.randomUniform), about 27M numbers a second.
@@ -158,18 +158,6 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
     for (let j = 0; j < inner; j++) o[dst + j] += xs[src + j];
   }
   return out;
-};
-
-/**
- * AdamWUpdate: inputs p, g, m, v (one parameter, its gradient and moments); attrs `scalars`, the eight float32 numbers
- * of the update (see fusedAdamWUpdate); outputs p', m', v'. Registered only when the native kernels load.
- */
-const adamWUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { p, g, m, v } = inputs;
-  const outputs = [p, m, v].map((x) => backend.makeOutput(x.shape, "float32"));
-  const [p2, m2, v2] = outputs.map((x) => floats(backend, x));
-  nativeKernels()!.adamw(floats(backend, p), floats(backend, g), floats(backend, m), floats(backend, v), p2, m2, v2, attrs.scalars as Float32Array);
-  return outputs as unknown as TensorInfo;
 };
 
 /** The original Sum and GatherV2, for the cases the faster routes do not cover. */
@@ -334,9 +322,6 @@ function reroute(name: string, kernelFunc: KernelFunc): KernelFunc {
   return original.kernelFunc as unknown as KernelFunc;
 }
 
-/** The name of the fused AdamW kernel (see fusedAdamWUpdate). */
-export const ADAMW_UPDATE = "AdamWUpdate";
-
 /** The numbers of one AdamW step: its settings, and the bias corrections of step t. */
 export interface AdamWHyper {
   lr: number;
@@ -350,19 +335,56 @@ export interface AdamWHyper {
   bias2Sqrt: number;
 }
 
-/** One AdamW update of parameter p with gradient g and moments m, v: returns p, m, v after the step. */
-export type AdamWUpdate = (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, hyper: AdamWHyper) => tf.Tensor[];
+/** One parameter's AdamW update: the parameter, its gradient, and its two moments. */
+export interface AdamWEntry {
+  p: tf.Variable;
+  g: tf.Tensor;
+  m: tf.Variable;
+  v: tf.Variable;
+}
 
 /**
- * AdamW's update as one fused kernel, where it runs (the native kernels, on the wasm backend); undefined elsewhere,
- * and then AdamW.step runs its reference maths. The kernel rounds as the element-wise ops do: the same numbers.
+ * Updates the parameters of `entries` in place, all in one native call; returns the entries it left alone, for
+ * AdamW.step's reference maths.
  */
-export function fusedAdamWUpdate(): AdamWUpdate | undefined {
-  if (!nativeKernels() || tf.getKernel(ADAMW_UPDATE, tf.getBackend()) === undefined) return undefined;
-  return (p, g, m, v, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }) => {
-    const scalars = Float32Array.of(beta1, 1 - beta1, beta2, 1 - beta2, bias2Sqrt, eps, 1 - lr * weightDecay, stepSize);
-    return tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, { scalars }) as tf.Tensor[];
+export type AdamWInPlace = (entries: AdamWEntry[], hyper: AdamWHyper) => AdamWEntry[];
+
+/**
+ * AdamW's step as one native call for every parameter, where the native kernels run (on the wasm backend); undefined
+ * elsewhere, and then AdamW.step runs its reference maths. The kernel rounds as the element-wise ops do: the same
+ * numbers. It writes the new p, m and v over the old ones, as torch.optim.AdamW does, instead of making new tensors
+ * and assigning them (a dozen tfjs calls a parameter); so it takes only an entry whose memory nothing else shares: a
+ * tensor made from a parameter by tf.clone, reshape or tf.variable shares it, keeps its values, and that parameter
+ * takes the reference route.
+ */
+export function fusedAdamWStep(): AdamWInPlace | undefined {
+  const native = nativeKernels();
+  if (!native || tf.getBackend() !== BACKEND) return undefined;
+  return (entries, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }) => {
+    const backend = tf.backend() as BackendWasm;
+    // Memory written (each p, m, v) must be read by no other array of the call: a parameter listed twice, or a
+    // gradient that is another parameter, takes the reference route.
+    const written = new Map<object, number>();
+    for (const { p, m, v } of entries) for (const x of [p, m, v]) written.set(x.dataId, (written.get(x.dataId) ?? 0) + 1);
+    const arrays: Float32Array[] = [];
+    const rest: AdamWEntry[] = [];
+    for (const entry of entries) {
+      const alone = [entry.p, entry.m, entry.v].every((x) => written.get(x.dataId) === 1) && !written.has(entry.g.dataId);
+      if (alone && ownsItsMemory(backend, entry)) arrays.push(...[entry.p, entry.g, entry.m, entry.v].map((x) => floats(backend, x)));
+      else rest.push(entry);
+    }
+    if (arrays.length > 0) native.adamw(arrays, Float32Array.of(beta1, 1 - beta1, beta2, 1 - beta2, bias2Sqrt, eps, 1 - lr * weightDecay, stepSize));
+    return rest;
   };
+}
+
+/**
+ * Whether an update may be written in place: float32 tensors of one size on this backend, and p, m and v each the
+ * only tensor on its memory.
+ */
+function ownsItsMemory(backend: BackendWasm, { p, g, m, v }: AdamWEntry): boolean {
+  if ([p, g, m, v].some((x) => x.isDisposed || x.dtype !== "float32" || x.size !== p.size || backend.refCount(x.dataId) === 0)) return false;
+  return [p, m, v].every((x) => backend.refCount(x.dataId) === 1);
 }
 
 /** The name of the native dropout kernel (see nativeDropout). */
@@ -412,7 +434,6 @@ export function patchWasmKernels(): void {
   if (!tf.getKernel("UnsortedSegmentSum", BACKEND)) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: BACKEND, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
-  tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: BACKEND, kernelFunc: adamWUpdate as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: NATIVE_DROPOUT, backendName: BACKEND, kernelFunc: nativeDropoutKernel as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: NATIVE_RELU_GRAD, backendName: BACKEND, kernelFunc: nativeReluGrad as unknown as tf.KernelFunc });
   registerFusedKernels();

@@ -3,7 +3,7 @@
  * tfjs ships Adam but not AdamW.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedAdamWUpdate, type AdamWHyper, type AdamWUpdate } from "../engine/wasm-kernels";
+import { fusedAdamWStep, type AdamWEntry, type AdamWHyper } from "../engine/wasm-kernels";
 
 export interface AdamWOptions {
   lr?: number;
@@ -33,13 +33,13 @@ function checkSettings({ lr, beta1, beta2, eps, weightDecay }: { lr: number; bet
  *   p ← p·(1 − lr·λ) − stepSize · m / (√v / √(1 − β2^t) + ε),   stepSize = lr / (1 − β1^t)
  * Returns p, m, v after the step.
  */
-const adamwUpdate: AdamWUpdate = (p, g, m, v, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }) => {
+function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, { lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt }: AdamWHyper): tf.Tensor[] {
   const m2 = m.mul(beta1).add(g.mul(1 - beta1));
   const v2 = v.mul(beta2).add(g.square().mul(1 - beta2));
   const denom = v2.sqrt().div(bias2Sqrt).add(eps);
   const p2 = p.mul(1 - lr * weightDecay).sub(m2.div(denom).mul(stepSize));
   return [p2, m2, v2];
-};
+}
 
 export class AdamW {
   /** The learning rate; may be changed between steps (a schedule), and is checked at each step. */
@@ -72,15 +72,17 @@ export class AdamW {
     const t = this.t + 1;
     const { lr, beta1, beta2, eps, weightDecay } = this;
     const hyper: AdamWHyper = { lr, beta1, beta2, eps, weightDecay, stepSize: lr / (1 - beta1 ** t), bias2Sqrt: Math.sqrt(1 - beta2 ** t) };
-    // The one seam to fast code: a fused kernel doing the same maths, where one runs (see engine/wasm-kernels).
-    const update = fusedAdamWUpdate() ?? adamwUpdate;
+    const entries: AdamWEntry[] = [];
+    for (const p of this.params) {
+      const g = grads[p.name];
+      if (g) entries.push({ p, g, m: this.m.get(p)!, v: this.v.get(p)! }); // none: a parameter the loss does not depend on
+    }
+    // The one seam to fast code: every update in one native call, in place, where that runs (see engine/wasm-kernels);
+    // the reference maths for the rest.
+    const rest = fusedAdamWStep()?.(entries, hyper) ?? entries;
     tf.tidy(() => {
-      for (const p of this.params) {
-        const g = grads[p.name];
-        if (!g) continue; // a parameter the loss does not depend on
-        const m = this.m.get(p)!;
-        const v = this.v.get(p)!;
-        const [p2, m2, v2] = update(p, g, m, v, hyper);
+      for (const { p, g, m, v } of rest) {
+        const [p2, m2, v2] = adamwUpdate(p, g, m, v, hyper);
         m.assign(m2);
         v.assign(v2);
         p.assign(p2);
