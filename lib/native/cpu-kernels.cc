@@ -162,6 +162,26 @@ Pool& ThePool() {
 // WebAssembly has no fused multiply-add, so the results differ from the WebAssembly route's in the last bits (each
 // product is rounded there before it is added); both instruction sets below give the same bits.
 
+// dst (8 rows, ldd apart) = the 8 x 8 block at src (lds apart) transposed, in registers.
+inline void Transpose8x8(const float* src, long lds, float* dst, long ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 constexpr int kCols = 16;
 constexpr int kRows = 6;
 
@@ -280,13 +300,20 @@ struct MatMul {
   void Pack(const float* bs, int j0, float* panel) const {
     const int width = isa->cols;
     const int cols = std::min(width, N - j0);
+    if (transB) {  // B stored (N, K): its rows j0.. become the panel's columns, in 8 x 8 blocks, the edges one by one
+      const int cols8 = cols & ~7, K8 = K & ~7;
+      for (int j = 0; j < cols8; j += 8)
+        for (int k = 0; k < K8; k += 8) Transpose8x8(bs + long(j0 + j) * K + k, K, panel + k * width + j, width);
+      for (int k = 0; k < K; k++) {
+        float* row = panel + k * width;
+        for (int j = k < K8 ? cols8 : 0; j < cols; j++) row[j] = bs[long(j0 + j) * K + k];
+        std::fill(row + cols, row + width, 0.0f);
+      }
+      return;
+    }
     for (int k = 0; k < K; k++) {
       float* row = panel + k * width;
-      if (transB) {
-        for (int j = 0; j < cols; j++) row[j] = bs[long(j0 + j) * K + k];
-      } else {
-        std::copy(bs + long(k) * N + j0, bs + long(k) * N + j0 + cols, row);
-      }
+      std::copy(bs + long(k) * N + j0, bs + long(k) * N + j0 + cols, row);
       std::fill(row + cols, row + width, 0.0f);
     }
   }
@@ -649,19 +676,38 @@ inline float Max(const float* x, long n) {
   return max;
 }
 
-// A softmax of row[0..n) in place: exp(x − max) / their sum (the sum in Sum's order).
-inline void SoftmaxInPlace(float* row, long n) {
-  const __m256 max = _mm256_set1_ps(Max(row, n));
-  long j = 0;
-  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, ExpFloats8(_mm256_sub_ps(_mm256_loadu_ps(row + j), max)));
-  if (j < n) {  // the last few, in a vector padded with zeros
-    alignas(32) float tail[8] = {};
-    std::copy(row + j, row + n, tail);
-    _mm256_store_ps(tail, ExpFloats8(_mm256_sub_ps(_mm256_load_ps(tail), max)));
-    std::copy(tail, tail + (n - j), row + j);
+// Lanes 0..n-1 of 8 (1 <= n <= 8): the mask of a row's last, partial vector.
+inline __m256i FirstLanes(long n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The causal softmax of rows i0..i1-1 of a block, in place: row i (ld floats apart) holds the scores of positions
+// 0..i, and becomes exp(x − max) / their sum (the sum in Sum's order), each element rounded as written. In two passes,
+// so that the rows' exps are independent of each other's sums: the processor overlaps them, where one row at a time
+// waited on each row's chain of max, exp, sum and division.
+inline void CausalSoftmaxRows(float* a, long ld, long i0, long i1) {
+  for (long i = i0; i < i1; i++) {
+    float* row = a + i * ld;
+    const long n = i + 1;
+    const __m256 max = _mm256_set1_ps(Max(row, n));
+    long j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, ExpFloats8(_mm256_sub_ps(_mm256_loadu_ps(row + j), max)));
+    if (j < n) {  // the last few, in a vector padded with zeros
+      const __m256i lanes = FirstLanes(n - j);
+      _mm256_maskstore_ps(row + j, lanes, ExpFloats8(_mm256_sub_ps(_mm256_maskload_ps(row + j, lanes), max)));
+    }
   }
-  const float sum = Sum(row, n);
-  for (j = 0; j < n; j++) row[j] /= sum;
+  for (long i = i0; i < i1; i++) {
+    float* row = a + i * ld;
+    const long n = i + 1;
+    const __m256 sum = _mm256_set1_ps(Sum(row, n));
+    long j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, _mm256_div_ps(_mm256_loadu_ps(row + j), sum));  // each rounded once
+    if (j < n) {
+      const __m256i lanes = FirstLanes(n - j);
+      _mm256_maskstore_ps(row + j, lanes, _mm256_div_ps(_mm256_maskload_ps(row + j, lanes), sum));
+    }
+  }
 }
 
 // The decoder's softmax over the last axis of (..., T, T) scores: row i of each (T, T) slice is a softmax over
@@ -670,11 +716,13 @@ void CausalSoftmaxForward(const float* x, float* y, long rows, long T) {
   ForRows(rows, RowTasks(rows, T), [&](int, long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       const long n = r % T + 1;  // positions this row sees
-      const float* xr = x + r * T;
-      float* yr = y + r * T;
-      std::copy(xr, xr + n, yr);
-      SoftmaxInPlace(yr, n);
-      std::fill(yr + n, yr + T, 0.0f);
+      std::copy(x + r * T, x + r * T + n, y + r * T);
+      std::fill(y + r * T + n, y + (r + 1) * T, 0.0f);
+    }
+    for (long r = r0; r < r1;) {  // the rows of each (T, T) slice in [r0, r1)
+      const long slice = r / T, end = std::min(r1, (slice + 1) * T);
+      CausalSoftmaxRows(y + slice * T * T, T, r - slice * T, end - slice * T);
+      r = end;
     }
   });
 }
@@ -785,25 +833,37 @@ void RowsTimesT(const float* x, long ldx, const float* mt, long ldm, long depth,
   }
 }
 
-// out[r][d] = Σ_{lo <= j < hi} w[r][j] · rows[j][d] for r < R, d < width: weighted sums of rows.
-template <int R>
+// out[r][d] = Σ_{lo <= j < hi} w(r, j) · rows[j][d] for r < R, d < width: weighted sums of rows, in order of j. The
+// weights w(r, j) are w[r][j], or w[j][r] (kTransposed: the sums that wᵀ gives, read from w as it is stored).
+template <int R, bool kTransposed>
 void WeightedSum(const float* w, long ldw, long lo, long hi, const float* rows, long ldr, long width, float* out, long ldo) {
+  auto weight = [&](int r, long j) { return kTransposed ? w[j * ldw + r] : w[r * ldw + j]; };
   long d = 0;
   for (; d + 8 <= width; d += 8) {
     __m256 acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (long j = lo; j < hi; j++) {
       const __m256 v = _mm256_loadu_ps(rows + j * ldr + d);
-      for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[r * ldw + j]), v, acc[r]);
+      for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(weight(r, j)), v, acc[r]);
     }
     for (int r = 0; r < R; r++) _mm256_storeu_ps(out + r * ldo + d, acc[r]);
   }
   for (; d < width; d++) {
     float acc[R] = {};
     for (long j = lo; j < hi; j++)
-      for (int r = 0; r < R; r++) acc[r] = std::fma(w[r * ldw + j], rows[j * ldr + d], acc[r]);
+      for (int r = 0; r < R; r++) acc[r] = std::fma(weight(r, j), rows[j * ldr + d], acc[r]);
     for (int r = 0; r < R; r++) out[r * ldo + d] = acc[r];
   }
+}
+
+template <int R>
+void LowerWeightedSum(const float* w, long ldw, long lo, long hi, const float* rows, long ldr, long width, float* out, long ldo) {
+  WeightedSum<R, false>(w, ldw, lo, hi, rows, ldr, width, out, ldo);
+}
+
+template <int R>
+void TransposedWeightedSum(const float* w, long ldw, long lo, long hi, const float* rows, long ldr, long width, float* out, long ldo) {
+  WeightedSum<R, true>(w, ldw, lo, hi, rows, ldr, width, out, ldo);
 }
 
 // Calls block(i0, R) for row blocks of 4 over [0, rows), then the rest.
@@ -837,11 +897,15 @@ struct Attention {
   // Part `part` (0 q, 1 k, 2 v) of head h of batch b: T rows, 3C apart.
   const float* Part(const float* qkv, long b, int part, long h) const { return qkv + b * T * 3 * C() + part * C() + h * hs; }
 
-  // mt (hs, Tp) = rows (T, hs; ldr apart) transposed, zero past T.
+  // mt (hs, Tp) = rows (T, hs; ldr apart) transposed, zero past T: in 8 x 8 blocks, the edges one by one.
   void Transposed(const float* rows, long ldr, float* mt) const {
-    std::fill(mt, mt + hs * Tp(), 0.0f);
-    for (long j = 0; j < T; j++)
-      for (long d = 0; d < hs; d++) mt[d * Tp() + j] = rows[j * ldr + d];
+    const long T8 = T & ~7L, hs8 = hs & ~7L;
+    for (long j = 0; j < T8; j += 8)
+      for (long d = 0; d < hs8; d += 8) Transpose8x8(rows + j * ldr + d, ldr, mt + d * Tp() + j, Tp());
+    for (long d = 0; d < hs; d++) {
+      for (long j = d < hs8 ? T8 : 0; j < T; j++) mt[d * Tp() + j] = rows[j * ldr + d];
+      std::fill(mt + d * Tp() + T, mt + (d + 1) * Tp(), 0.0f);
+    }
   }
 
   // a (T, Tp) = each row's weights: the softmax of its scaled scores over positions 0..i, and 0 past i.
@@ -851,11 +915,10 @@ struct Attention {
     });
     for (long i = 0; i < T; i++) {
       float* ai = a + i * Tp();
-      const long n = i + 1;
-      for (long j = 0; j < n; j++) ai[j] *= scale;
-      SoftmaxInPlace(ai, n);
-      std::fill(ai + n, ai + Tp(), 0.0f);
+      for (long j = 0; j <= i; j++) ai[j] *= scale;
+      std::fill(ai + i + 1, ai + Tp(), 0.0f);
     }
+    CausalSoftmaxRows(a, Tp(), 0, T);
   }
 
   // The index of weight (i, j) of head h in a (B, nh, T, T) tensor: where standalone dropout would draw its mask.
@@ -867,20 +930,16 @@ struct Attention {
       for (long j = 0; j < Tp(); j++) w[i * Tp() + j] = j <= i && mask.Keep(Index(b, h, i, j)) ? a[i * Tp() + j] * mask.scale : 0.0f;
   }
 
-  // out (T rows, ldo apart) = w · rows: row i sums rows 0..i (lower) or, for a transposed w, rows i..T-1.
-  void Times(const float* w, bool lower, const float* rows, long ldr, float* out, long ldo) const {
+  // out (T rows, ldo apart) = w · rows, w lower triangular (row i sums rows 0..i), or wᵀ · rows (row i sums rows
+  // i..T-1), from w as it is stored.
+  void Times(const float* w, bool transposed, const float* rows, long ldr, float* out, long ldo) const {
     ForRowBlocks(T, [&](long i0, int R) {
-      const long lo = lower ? 0 : i0, hi = lower ? i0 + R : T;
-      ATTENTION_DISPATCH(R, WeightedSum, w + i0 * Tp(), Tp(), lo, hi, rows, ldr, hs, out + i0 * ldo, ldo);
+      if (transposed) {
+        ATTENTION_DISPATCH(R, TransposedWeightedSum, w + i0, Tp(), i0, T, rows, ldr, hs, out + i0 * ldo, ldo);
+      } else {
+        ATTENTION_DISPATCH(R, LowerWeightedSum, w + i0 * Tp(), Tp(), 0, i0 + R, rows, ldr, hs, out + i0 * ldo, ldo);
+      }
     });
-  }
-
-  // mt (T, Tp) = m (T, Tp) transposed (its first T columns), zero past T.
-  void Transpose(const float* m, float* mt) const {
-    for (long j = 0; j < T; j++) {
-      for (long i = 0; i < T; i++) mt[j * Tp() + i] = m[i * Tp() + j];
-      std::fill(mt + j * Tp() + T, mt + (j + 1) * Tp(), 0.0f);
-    }
   }
 
   // Per-thread scratch: n buffers of (T, Tp) floats, and two of (hs, Tp).
@@ -899,7 +958,7 @@ struct Attention {
       Transposed(Part(qkv, b, 1, h), 3 * C(), kt);
       Weights(Part(qkv, b, 0, h), kt, a);
       if (mask.active) Drop(b, h, a, a);
-      Times(a, true, Part(qkv, b, 2, h), 3 * C(), y + b * T * C() + h * hs, C());
+      Times(a, false, Part(qkv, b, 2, h), 3 * C(), y + b * T * C() + h * hs, C());
     });
   }
 
@@ -933,11 +992,9 @@ struct Attention {
         for (long j = 0; j < n; j++) di[j] = ai[j] * (di[j] - dot) * scale;
         std::fill(di + n, di + Tp(), 0.0f);
       }
-      Times(ds, true, k, 3 * C(), dqkv + b * T * 3 * C() + h * hs, 3 * C());  // dq = ds k
-      Transpose(w, t);
-      Times(t, false, dyb, C(), dqkv + b * T * 3 * C() + 2 * C() + h * hs, 3 * C());  // dv = wᵀ dy
-      Transpose(ds, t);
-      Times(t, false, q, 3 * C(), dqkv + b * T * 3 * C() + C() + h * hs, 3 * C());  // dk = dsᵀ q
+      Times(ds, false, k, 3 * C(), dqkv + b * T * 3 * C() + h * hs, 3 * C());  // dq = ds k
+      Times(w, true, dyb, C(), dqkv + b * T * 3 * C() + 2 * C() + h * hs, 3 * C());  // dv = wᵀ dy
+      Times(ds, true, q, 3 * C(), dqkv + b * T * 3 * C() + C() + h * hs, 3 * C());  // dk = dsᵀ q
     });
   }
 };
