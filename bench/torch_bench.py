@@ -1,7 +1,15 @@
 """The benchmark's PyTorch side: the same GPT as lib/src/models/gpt.ts (gpt.py's model with nanoGPT's batched
-attention), timed the same way. Reads a JSON spec on stdin, prints JSON results on stdout. Run by `npm run bench`, once
-per PyTorch it finds (Debian's python3-torch; a PyTorch 2.x in .venv-bench, from `npm run setup:bench`), eagerly and,
-where the spec asks ("compile": true, PyTorch 2.x), with torch.compile."""
+attention), timed the same way. Run by `npm run bench`, once per PyTorch it finds (Debian's python3-torch; a PyTorch 2.x
+in .venv-bench, from `npm run setup:bench`), eagerly and, where the spec asks ("compile": true, PyTorch 2.x), with
+torch.compile.
+
+It serves requests, one JSON object a line on stdin, one JSON answer a line on stdout, so that the benchmark can take
+turns with it: a few steps of ours, a few of PyTorch's, and again (this machine's speed drifts over seconds; runs one
+after the other would compare different moments). The first line is the spec (models, vocabSize, warmup, compile);
+it answers with the installation's facts. Then:
+  {"model": name, "steps": n}  ->  {"times": [ms, ...]}  (the model is built, and warmed up, on its first request)
+  {"generate": chars}          ->  {"charsPerSec": x}    (eager only; null under torch.compile)
+It exits at the end of its input."""
 import json
 import os
 import sys
@@ -64,43 +72,46 @@ class GPTLanguageModel(nn.Module):
         return logits, loss
 
 
-def time_training(spec, m):
-    c = m["config"]
-    model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=m["learningRate"])
-    # torch.compile traces and compiles forward and backward on the first (warm-up) step, which is not timed.
-    step_model = torch.compile(model) if spec.get("compile") else model
-    B, T = m["batchSize"], c["blockSize"]
-    warmup = 1 if m.get("steps") and m["steps"] < 10 else spec["warmup"]
-    if spec.get("compile"):
-        warmup = max(warmup, 2)  # the first steps compile (and may recompile once): not timed
-    times = []
-    for i in range(warmup + m["steps"]):
-        x = torch.randint(spec["vocabSize"], (B, T))
-        y = torch.randint(spec["vocabSize"], (B, T))
-        t0 = time.perf_counter()
-        _, loss = step_model(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        dt = (time.perf_counter() - t0) * 1000
-        if i >= warmup:
-            times.append(dt)
-    times.sort()
-    return {"medianMs": times[len(times) // 2], "minMs": times[0], "maxMs": times[-1]}
+class TrainingRun:
+    """One model's training, kept between requests: its weights, optimizer and (torch.compile) compiled step."""
+
+    def __init__(self, spec, m):
+        c = m["config"]
+        self.spec, self.B, self.T = spec, m["batchSize"], c["blockSize"]
+        self.model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0))
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=m["learningRate"])
+        # torch.compile traces and compiles forward and backward on the first (warm-up) step, which is not timed.
+        self.step_model = torch.compile(self.model) if spec.get("compile") else self.model
+        warmup = 1 if m.get("steps") and m["steps"] < 10 else spec["warmup"]
+        if spec.get("compile"):
+            warmup = max(warmup, 2)  # the first steps compile (and may recompile once): not timed
+        self.steps(warmup)
+
+    def steps(self, n):
+        times = []
+        for _ in range(n):
+            x = torch.randint(self.spec["vocabSize"], (self.B, self.T))
+            y = torch.randint(self.spec["vocabSize"], (self.B, self.T))
+            t0 = time.perf_counter()
+            _, loss = self.step_model(x, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            times.append((time.perf_counter() - t0) * 1000)
+        return times
 
 
 @torch.no_grad()
-def time_generation(spec, m):
+def time_generation(spec, m, chars):
     c = m["config"]
     model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], 0.0).eval()
     idx = torch.zeros((1, 1), dtype=torch.long)
     t0 = time.perf_counter()
-    for _ in range(spec["generateChars"]):
+    for _ in range(chars):
         logits, _ = model(idx[:, -model.block_size:])
         probs = F.softmax(logits[:, -1, :], dim=-1)
         idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
-    return spec["generateChars"] / (time.perf_counter() - t0)
+    return chars / (time.perf_counter() - t0)
 
 
 def blas_name():
@@ -121,23 +132,32 @@ def cores():
         return os.cpu_count()
 
 
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
 def main():
-    spec = json.load(sys.stdin)
+    spec = json.loads(sys.stdin.readline())
     if spec.get("compile") and not hasattr(torch, "compile"):
         sys.exit(f"torch.compile needs PyTorch 2.x; this is {torch.__version__}")
     torch.manual_seed(1337)
     torch.set_num_threads(cores())  # PyTorch at its best on this machine: all cores
-    models = {m["name"]: time_training(spec, m) for m in spec["models"]}
-    result = {
-        "torch": torch.__version__,
-        "mode": "torch.compile" if spec.get("compile") else "eager",
-        "blas": blas_name(),
-        "threads": torch.get_num_threads(),
-        "models": models,
-        # Generation grows the input a token at a time (a new shape each step): timed eagerly only.
-        "generationCharsPerSec": None if spec.get("compile") else time_generation(spec, spec["models"][0]),
-    }
-    json.dump(result, sys.stdout)
+    models = {m["name"]: m for m in spec["models"]}
+    runs = {}
+    answer({"torch": torch.__version__, "mode": "torch.compile" if spec.get("compile") else "eager", "blas": blas_name(), "threads": torch.get_num_threads()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "generate" in request:
+            # Generation grows the input a token at a time (a new shape each step): timed eagerly only.
+            answer({"charsPerSec": None if spec.get("compile") else time_generation(spec, spec["models"][0], request["generate"])})
+        else:
+            name = request["model"]
+            if name not in runs:
+                runs[name] = TrainingRun(spec, models[name])
+            answer({"times": runs[name].steps(request["steps"])})
+            if request.get("last"):
+                del runs[name]  # frees the model before the next one
 
 
 if __name__ == "__main__":

@@ -2,15 +2,14 @@
 /**
  * npm run bench [-- --steps 20 --warmup 3 --leak-steps 1000 --no-torch]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
- * steps, and generation, on the native CPU kernels (AVX-512 and, where that runs, AVX2 too) and on the WebAssembly
- * ones (the route before them); then runs the same models in every PyTorch installed (Debian's python3-torch; a
- * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile), in the same run
- * (bench/torch_bench.py), and prints each and ours ÷ the fastest. Then checks that the two routes' 50 seeded losses
- * agree within 1e-4, and that training leaks no tensors (the count after step 10 and after step 1000). Also projects each ladder step's time at full settings
- * (the notebook's final model: 5000 steps) from its measured training step and evaluation batch.
+ * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
+ * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
+ * turns with them (./yardstick), and prints each and ours ÷ the fastest, with this machine's own spread (a fixed loop).
+ * Then the same models on the older instruction set (AVX2), without the fused kernels, and on the WebAssembly kernels
+ * alone (the route before the native ones). Then checks that the routes' 50 seeded losses agree within 1e-4, and that
+ * training leaks no tensors (the count after step 10 and after step 1000). Also projects each ladder step's time at
+ * full settings (the notebook's final model: 5000 steps) from its measured training step and evaluation batch.
  */
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
 import { nativeKernels, nativeKernelsStatus, withNativeIsa, withNativeKernels } from "../engine/native-kernels";
@@ -27,6 +26,7 @@ import { TerminalBar } from "../progress/terminal";
 import { configNamed, gptConfigOf } from "../configs";
 import { LADDER, type LadderStep } from "../ladder";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
+import { startYardsticks, type TorchYardstick } from "./yardstick";
 
 export interface BenchModel {
   name: string;
@@ -77,36 +77,122 @@ interface Timing {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Promise<Timing> {
-  const rng = new Rng(1337);
-  const model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, rng);
-  const optimizer = new AdamW(model.parameters(), { lr: m.learningRate });
-  const times: number[] = [];
-  let peak = process.memoryUsage().rss;
-  const bar = new TerminalBar(`model ${m.name}`, { keep: false });
-  for (let i = 0; i < warmup + steps; i++) {
-    const { x, y } = getBatch(data, m.batchSize, m.config.blockSize, rng);
-    const t0 = performance.now();
-    await trainStep(model, optimizer, x, y);
-    const dt = performance.now() - t0;
-    tf.dispose([x, y]);
-    if (i >= warmup) times.push(dt);
-    peak = Math.max(peak, process.memoryUsage().rss);
-    bar.update(i + 1, warmup + steps, `${i < warmup ? "warm-up " : ""}step ${i + 1}/${warmup + steps} · ${fmt(dt)} ms`);
+/** One benchmark model's training, kept between turns: its weights, optimizer and batches. */
+class TrainingRun {
+  readonly model: GPTLanguageModel;
+  private readonly optimizer: AdamW;
+  private readonly rng = new Rng(1337);
+  peakRss = process.memoryUsage().rss;
+  done = 0;
+
+  constructor(readonly m: BenchModel, private readonly data: Int32Array, vocabSize: number) {
+    this.model = new GPTLanguageModel({ vocabSize, attention: "batched", ...m.config }, this.rng);
+    this.optimizer = new AdamW(this.model.parameters(), { lr: m.learningRate });
   }
-  bar.finish();
-  const result = {
-    name: m.name,
-    params: model.numParameters(),
-    medianMs: median(times),
-    minMs: Math.min(...times),
-    maxMs: Math.max(...times),
-    tokensPerSec: (m.batchSize * m.config.blockSize) / (median(times) / 1000),
-    peakRssMB: peak / 2 ** 20,
-  };
-  model.dispose();
-  optimizer.dispose();
-  return result;
+
+  /** Takes n training steps; returns each one's time in ms. `bar` shows them as steps of `total`. */
+  async steps(n: number, bar?: TerminalBar, total = n): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const { x, y } = getBatch(this.data, this.m.batchSize, this.m.config.blockSize, this.rng);
+      const t0 = performance.now();
+      await trainStep(this.model, this.optimizer, x, y);
+      const dt = performance.now() - t0;
+      tf.dispose([x, y]);
+      times.push(dt);
+      this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
+      bar?.update(++this.done, total, `step ${this.done}/${total} · ${fmt(dt)} ms`);
+    }
+    return times;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+/** Median, min and max of step times. */
+interface Spread {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+const spread = (times: number[]): Spread => ({ medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) });
+
+function timingOf(run: TrainingRun, times: number[]): Timing {
+  const { m } = run;
+  const s = spread(times);
+  return { name: m.name, params: run.model.numParameters(), ...s, tokensPerSec: (m.batchSize * m.config.blockSize) / (s.medianMs / 1000), peakRssMB: run.peakRss / 2 ** 20 };
+}
+
+/** Times `steps` training steps after `warmup` untimed ones. */
+async function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number): Promise<Timing> {
+  const run = new TrainingRun(m, data, vocabSize);
+  const bar = new TerminalBar(`model ${m.name}`, { keep: false });
+  try {
+    await run.steps(warmup, bar, warmup + steps);
+    return timingOf(run, await run.steps(steps, bar, warmup + steps));
+  } finally {
+    bar.finish();
+    run.dispose();
+  }
+}
+
+/** Turns ours and each PyTorch take, in the benchmark's main comparison. */
+const TURNS = 4;
+/**
+ * A pause before each side's turn: the other side's threads may still be spinning, waiting for work that will not come
+ * (PyTorch's OpenMP threads spin for a while after each parallel region, ours for up to 2 ms), and would take cores.
+ */
+const SETTLE_MS = 300;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/**
+ * Times `steps` steps of ours and of each PyTorch, taking turns: a share of the steps of ours, then the same of each
+ * PyTorch, TURNS times (gpt.py's model: once a step). Each side warms up first (PyTorch on its first turn).
+ */
+async function timeInTurns(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number, yardsticks: TorchYardstick[]): Promise<{ ours: Timing; theirs: (Spread | undefined)[] }> {
+  const run = new TrainingRun(m, data, vocabSize);
+  const bar = new TerminalBar(`model ${m.name} (ours and PyTorch, taking turns)`, { keep: false });
+  const ours: number[] = [];
+  const theirs: number[][] = yardsticks.map(() => []);
+  const turns = Math.min(TURNS, steps);
+  try {
+    await run.steps(warmup, bar, warmup + steps);
+    for (let turn = 0; turn < turns; turn++) {
+      const n = Math.floor(((turn + 1) * steps) / turns) - Math.floor((turn * steps) / turns);
+      if (yardsticks.length > 0) await settle();
+      ours.push(...(await run.steps(n, bar, warmup + steps)));
+      for (const [i, y] of yardsticks.entries()) {
+        await settle();
+        const answer = await y.request<{ times: number[] }>({ model: m.name, steps: n, last: turn === turns - 1 });
+        if (answer) theirs[i].push(...answer.times);
+      }
+    }
+    return { ours: timingOf(run, ours), theirs: theirs.map((times, i) => (yardsticks[i].failed || times.length === 0 ? undefined : spread(times))) };
+  } finally {
+    bar.finish();
+    run.dispose();
+  }
+}
+
+/**
+ * A measure of this machine's own steadiness while the benchmark runs: the same fixed JavaScript loop (about 10 ms of
+ * arithmetic, no allocation, one thread) timed `n` times. Its max/median is the spread of work that does not vary.
+ */
+function hostNoise(n = 40): Spread {
+  const a = new Float64Array(1 << 16).fill(1.0001);
+  const times: number[] = [];
+  let sink = 0;
+  for (let r = 0; r < n; r++) {
+    const t0 = performance.now();
+    for (let k = 0; k < 100; k++) for (let i = 0; i < a.length; i++) sink += a[i] * a[(i * 7) & 65535];
+    times.push(performance.now() - t0);
+  }
+  if (sink < 0) console.log(sink); // keeps the loop
+  return spread(times);
 }
 
 /**
@@ -173,58 +259,6 @@ async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize
   return { stepMs: median(train), evalMs: median(evaluate), seconds };
 }
 
-interface TorchResult {
-  torch: string;
-  mode: "eager" | "torch.compile";
-  blas: string;
-  threads: number;
-  models: Record<string, { medianMs: number; minMs: number; maxMs: number }>;
-  generationCharsPerSec: number | null;
-}
-
-/** One PyTorch run of the benchmark's models: its label (e.g. "PyTorch 2.15.0 torch.compile") and its result, or why not. */
-interface Yardstick {
-  label: string;
-  result?: TorchResult;
-  failed?: string;
-}
-
-/** The PyTorch installations to time: Debian's (PYTHON, default /usr/bin/python3) and .venv-bench's (npm run setup:bench). */
-function torchPythons(): string[] {
-  const venv = path.resolve(__dirname, "..", "..", "..", ".venv-bench", "bin", "python");
-  return [...new Set([process.env.PYTHON ?? "/usr/bin/python3", venv])];
-}
-
-function torchVersion(python: string): string | undefined {
-  const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
-  return probe.status === 0 ? probe.stdout.trim() : undefined;
-}
-
-/**
- * Every PyTorch found, eagerly and (2.x) with torch.compile, each in its own process, one after another; a string when
- * none is installed.
- */
-function runTorch(models: BenchModel[], steps: number, warmup: number): Yardstick[] | string {
-  const script = path.resolve(__dirname, "..", "..", "..", "bench", "torch_bench.py");
-  const yardsticks: Yardstick[] = [];
-  for (const python of torchPythons()) {
-    const version = torchVersion(python);
-    if (version === undefined) continue;
-    for (const compile of Number(version.split(".")[0]) >= 2 ? [false, true] : [false]) {
-      const label = `PyTorch ${version} ${compile ? "torch.compile" : "eager"}`;
-      const spec = JSON.stringify({ models: models.map((m) => ({ ...m, steps: m.steps ?? steps })), warmup, vocabSize: 65, generateChars: 500, compile });
-      const bar = new TerminalBar(label, { keep: false });
-      bar.update(0, 1, "running");
-      const run = spawnSync(python, [script], { input: spec, encoding: "utf8", maxBuffer: 1 << 24 });
-      bar.finish();
-      if (run.status === 0) yardsticks.push({ label, result: JSON.parse(run.stdout) as TorchResult });
-      else yardsticks.push({ label, failed: run.stderr.trim().split("\n").pop() || `exit status ${run.status}` });
-    }
-  }
-  if (yardsticks.length === 0) return "PyTorch not found (sudo apt install python3-torch libopenblas0-openmp, or npm run setup:bench for PyTorch 2.x)";
-  return yardsticks;
-}
-
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 async function main() {
@@ -242,13 +276,26 @@ async function main() {
   const vocab = tokenizer.vocabSize;
   const native = backend.name === "wasm" && nativeKernels() !== undefined;
 
-  const time = (m: BenchModel) => timeTraining(m, train, vocab, m.steps ?? steps, m.steps ? 1 : warmup);
+  // PyTorch first starts (imports torch) in its own processes, then waits while ours runs: the main comparison takes
+  // turns (timeInTurns), so both sides see the same moments of this machine.
+  const torchSpec = { models: BENCH_MODELS.map((m) => ({ ...m, steps: m.steps ?? steps })), warmup, vocabSize: vocab };
+  const torch = args.values["no-torch"] ? "skipped (--no-torch)" : await startYardsticks(torchSpec);
+  const yardsticks = typeof torch === "string" ? [] : torch;
+  const stepsOf = (m: BenchModel) => m.steps ?? steps;
+  const warmupOf = (m: BenchModel) => (m.steps ? 1 : warmup);
+  const noise = hostNoise();
+  const timings: Timing[] = [];
+  const torchTimes: (Spread | undefined)[][] = [];
+  for (const m of BENCH_MODELS) {
+    const { ours, theirs } = await timeInTurns(m, train, vocab, stepsOf(m), warmupOf(m), yardsticks);
+    timings.push(ours);
+    torchTimes.push(theirs);
+  }
   const timeAll = async () => {
     const out: Timing[] = [];
-    for (const m of BENCH_MODELS) out.push(await time(m));
+    for (const m of BENCH_MODELS) out.push(await timeTraining(m, train, vocab, stepsOf(m), warmupOf(m)));
     return out;
   };
-  const timings = await timeAll();
   // The older instruction set, where the matmul runs on AVX-512: the same models with GPT_NATIVE_ISA=avx2's path.
   const avx2 = native && nativeKernels()!.isa() === "AVX-512" ? await withNativeIsa("avx2", timeAll) : undefined;
   // The native kernels without the fused ones (GPT_FUSED=0): LayerNorm, the causal softmax and cross-entropy op by op.
@@ -256,9 +303,14 @@ async function main() {
   // The route before the native kernels: the same models on the WebAssembly kernels alone.
   const before = native ? await withNativeKernels(false, timeAll) : undefined;
   const charsPerSec = await timeGeneration(vocab, 500);
+  const torchGeneration: string[] = [];
+  for (const y of yardsticks) {
+    const answer = await y.request<{ charsPerSec: number | null }>({ generate: 500 });
+    if (answer?.charsPerSec) torchGeneration.push(`${y.label} ${fmt(answer.charsPerSec, 0)}`);
+    y.close();
+  }
   const ladder: { step: LadderStep; seconds: number; stepMs: number; evalMs: number }[] = [];
   for (const step of LADDER) ladder.push({ step, ...(await projectFullSettings(step, train, vocab)) });
-  const torch = args.values["no-torch"] ? "skipped (--no-torch)" : runTorch(BENCH_MODELS, steps, warmup);
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
   console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}, fused kernels on; unfused: GPT_FUSED=0; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
@@ -269,18 +321,19 @@ async function main() {
     console.log([t.name, t.params, fmt(t.medianMs), `${fmt(t.minMs)}-${fmt(t.maxMs)}`, fmt(t.maxMs / t.medianMs, 2), Math.round(t.tokensPerSec),
       fmt(t.peakRssMB, 0), ...(avx2 ? [fmt(avx2[i].medianMs)] : []), ...(unfused ? [fmt(unfused[i].medianMs)] : []), before ? fmt(before[i].medianMs) : "-"].join(" | "));
   });
+  console.log(`this machine's own spread, a fixed ${fmt(noise.medianMs)} ms JavaScript loop timed 40 times: ${fmt(noise.minMs)}-${fmt(noise.maxMs)} ms, max/median ${fmt(noise.maxMs / noise.medianMs, 2)}`);
   // PyTorch: each installation and mode, its median and min-max, and ours against the fastest of them.
-  const ran = typeof torch === "string" ? [] : torch.filter((y) => y.result);
+  const ran = yardsticks.map((y, j) => ({ y, j })).filter(({ j }) => torchTimes.every((row) => row[j] !== undefined));
   if (ran.length > 0) {
-    console.log(`\nPyTorch, same models and steps, all ${ran[0].result!.threads} threads; ratios against the fastest PyTorch for each model`);
-    const torchHead = ["model", "ours ms/step", ...ran.map((y) => `${y.label} ms/step (min-max)`), "fastest", "ours/fastest", ...(before ? ["before/fastest"] : [])];
+    console.log(`\nPyTorch, same models and steps, taking turns with ours (${TURNS} turns a model; gpt.py's: one a step), all ${ran[0].y.info!.threads} threads; ratios against the fastest PyTorch for each model`);
+    const torchHead = ["model", "ours ms/step (min-max)", ...ran.map(({ y }) => `${y.label} ms/step (min-max)`), "fastest", "ours/fastest", ...(before ? ["before/fastest"] : [])];
     console.log(torchHead.join(" | "));
     console.log(torchHead.map(() => "---").join(" | "));
     timings.forEach((t, i) => {
-      const theirs = ran.map((y) => y.result!.models[t.name]);
-      const best = theirs.reduce((a, b, j) => (b.medianMs < theirs[a].medianMs ? j : a), 0);
+      const theirs = ran.map(({ j }) => torchTimes[i][j]!);
+      const best = theirs.reduce((a, b, k) => (b.medianMs < theirs[a].medianMs ? k : a), 0);
       const ratio = (ms: number) => fmt(ms / theirs[best].medianMs, 2);
-      console.log([t.name, fmt(t.medianMs), ...theirs.map((r) => `${fmt(r.medianMs)} (${fmt(r.minMs)}-${fmt(r.maxMs)})`), ran[best].label,
+      console.log([t.name, `${fmt(t.medianMs)} (${fmt(t.minMs)}-${fmt(t.maxMs)})`, ...theirs.map((r) => `${fmt(r.medianMs)} (${fmt(r.minMs)}-${fmt(r.maxMs)})`), ran[best].y.label,
         ratio(t.medianMs), ...(before ? [ratio(before[i].medianMs)] : [])].join(" | "));
     });
   }
@@ -294,10 +347,9 @@ async function main() {
   }
   const total = ladder.reduce((a, l) => a + l.seconds, 0);
   console.log(`  the whole ladder ≈ ${fmt(ladder.reduce((a, l) => a + l.seconds, 0) / 60, 1)} min`);
-  const torchGeneration = ran.filter((y) => y.result!.generationCharsPerSec !== null).map((y) => `${y.label} ${fmt(y.result!.generationCharsPerSec!, 0)}`);
   console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
-  else for (const y of torch) console.log(y.result ? `${y.label}: BLAS ${y.result.blas}, ${y.result.threads} threads` : `${y.label}: failed (${y.failed})`);
+  else for (const y of torch) console.log(y.info && !y.failed ? `${y.label}: BLAS ${y.info.blas}, ${y.info.threads} threads` : `${y.label}: failed (${y.failed})`);
 
   // The maths is unchanged: 50 seeded steps give the same losses on both routes.
   if (native) {

@@ -1,0 +1,114 @@
+/**
+ * The benchmark's PyTorch side as a process that takes turns with ours (bench/torch_bench.py): it is started once,
+ * then asked for a few training steps at a time, so that the benchmark alternates between its steps and ours. This
+ * machine's speed drifts over seconds (a fixed JavaScript loop's time varies up to 2x here), and two runs one after the
+ * other would compare different moments.
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import * as path from "node:path";
+import * as readline from "node:readline";
+
+/** What a PyTorch process reports about itself: version, mode, BLAS, threads. */
+export interface TorchInfo {
+  torch: string;
+  mode: "eager" | "torch.compile";
+  blas: string;
+  threads: number;
+}
+
+const SCRIPT = path.resolve(__dirname, "..", "..", "..", "bench", "torch_bench.py");
+
+/** The PyTorch installations to time: Debian's (PYTHON, default /usr/bin/python3) and .venv-bench's (npm run setup:bench). */
+function torchPythons(): string[] {
+  const venv = path.resolve(__dirname, "..", "..", "..", ".venv-bench", "bin", "python");
+  return [...new Set([process.env.PYTHON ?? "/usr/bin/python3", venv])];
+}
+
+function torchVersion(python: string): string | undefined {
+  const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
+}
+
+/** One PyTorch process (an installation, eager or torch.compile), answering one request at a time. */
+export class TorchYardstick {
+  /** Why it stopped answering, once it has. */
+  failed?: string;
+  info?: TorchInfo;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly answers: string[] = [];
+  private waiting?: (line: string | undefined) => void;
+  private stderr = "";
+  private exited = false;
+
+  constructor(readonly python: string, readonly label: string, spec: object) {
+    this.child = spawn(python, [SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stderr.on("data", (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
+    this.child.stdin.on("error", () => {}); // a process that died: its exit says why
+    readline.createInterface({ input: this.child.stdout }).on("line", (line) => this.deliver(line));
+    this.child.on("exit", (code) => {
+      this.exited = true;
+      this.failed ??= this.stderr.trim().split("\n").pop() || `exit status ${code}`;
+      this.deliver(undefined);
+    });
+    this.child.stdin.write(JSON.stringify(spec) + "\n");
+  }
+
+  private deliver(line: string | undefined): void {
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve(line);
+    } else if (line !== undefined) {
+      this.answers.push(line);
+    }
+  }
+
+  private next(): Promise<string | undefined> {
+    if (this.answers.length > 0) return Promise.resolve(this.answers.shift());
+    if (this.exited) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  /** Sends one request and waits for its answer; undefined once the process has failed (see `failed`). */
+  async request<T>(request?: object): Promise<T | undefined> {
+    if (this.failed) return undefined;
+    if (request) this.child.stdin.write(JSON.stringify(request) + "\n");
+    const line = await this.next();
+    if (line === undefined) return undefined;
+    try {
+      return JSON.parse(line) as T;
+    } catch {
+      this.failed = `unexpected output: ${line.slice(0, 200)}`;
+      this.close();
+      return undefined;
+    }
+  }
+
+  /** Waits for the process to start (import torch): its first answer. */
+  async started(): Promise<boolean> {
+    this.info = await this.request<TorchInfo>();
+    return this.info !== undefined;
+  }
+
+  close(): void {
+    if (!this.exited) this.child.stdin.end();
+  }
+}
+
+/**
+ * Starts every PyTorch found, eagerly and (2.x) with torch.compile, each in its own process, and waits until each has
+ * imported torch (so that none is busy while ours is timed); a string when none is installed.
+ */
+export async function startYardsticks(spec: object): Promise<TorchYardstick[] | string> {
+  const yardsticks: TorchYardstick[] = [];
+  for (const python of torchPythons()) {
+    const version = torchVersion(python);
+    if (version === undefined) continue;
+    for (const compile of Number(version.split(".")[0]) >= 2 ? [false, true] : [false]) {
+      yardsticks.push(new TorchYardstick(python, `PyTorch ${version} ${compile ? "torch.compile" : "eager"}`, { ...spec, compile }));
+    }
+  }
+  if (yardsticks.length === 0) return "PyTorch not found (sudo apt install python3-torch libopenblas0-openmp, or npm run setup:bench for PyTorch 2.x)";
+  await Promise.all(yardsticks.map((y) => y.started()));
+  return yardsticks;
+}
