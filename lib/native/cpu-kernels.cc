@@ -187,7 +187,7 @@ constexpr int kRows = 6;
 
 // a(i, k) = a[i * rowStride + k * colStride]
 template <int R>
-void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, float* c, long ldc, int cols) {
+void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, float* c, long ldc, int cols) {
   __m256 lo[R], hi[R];
   for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_ps();
   for (int k = 0; k < K; k++) {
@@ -198,6 +198,15 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
       const __m256 x = _mm256_broadcast_ss(ak + r * rowStride);
       lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
       hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+    }
+  }
+  if (bias) {  // + the bias of each column, rounded once, as a separate addition would
+    alignas(32) float b[kCols] = {};
+    std::copy(bias, bias + cols, b);
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    for (int r = 0; r < R; r++) {
+      lo[r] = _mm256_add_ps(lo[r], b0);
+      hi[r] = _mm256_add_ps(hi[r], b1);
     }
   }
   if (cols == kCols) {
@@ -215,7 +224,7 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
   }
 }
 
-using MicroKernelFn = void (*)(int, const float*, long, long, const float*, float*, long, int);
+using MicroKernelFn = void (*)(int, const float*, long, long, const float*, const float*, float*, long, int);
 constexpr MicroKernelFn kMicroKernels[kRows + 1] = {nullptr,          MicroKernel<1>, MicroKernel<2>, MicroKernel<3>,
                                                     MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
 
@@ -229,7 +238,7 @@ constexpr int kCols512 = 32;
 constexpr int kRows512 = 12;
 
 template <int R>
-void MicroKernel512(int K, const float* a, long rowStride, long colStride, const float* panel, float* c, long ldc, int cols) {
+void MicroKernel512(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, float* c, long ldc, int cols) {
   __m512 lo[R], hi[R];
   for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm512_setzero_ps();
   for (int k = 0; k < K; k++) {
@@ -244,6 +253,13 @@ void MicroKernel512(int K, const float* a, long rowStride, long colStride, const
   }
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
   const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols > 16 ? __mmask16((1u << (cols - 16)) - 1) : __mmask16(0);
+  if (bias) {  // + the bias of each column, rounded once, as a separate addition would
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+    for (int r = 0; r < R; r++) {
+      lo[r] = _mm512_add_ps(lo[r], b0);
+      hi[r] = _mm512_add_ps(hi[r], b1);
+    }
+  }
   for (int r = 0; r < R; r++) {
     _mm512_mask_storeu_ps(c + r * ldc, m0, lo[r]);
     _mm512_mask_storeu_ps(c + r * ldc + 16, m1, hi[r]);
@@ -295,6 +311,7 @@ struct MatMul {
   bool transA, transB;
   long strideA, strideB;  // elements between batch slices (0: shared)
   const Isa* isa;
+  const float* bias = nullptr;  // N floats added to every row of C, or none
 
   // Columns j0 .. j0+cols-1 of B's slice, as a (K, cols) panel padded with zeros (cols: the ISA's tile width).
   void Pack(const float* bs, int j0, float* panel) const {
@@ -329,7 +346,7 @@ struct MatMul {
     const int cols = std::min(isa->cols, N - j0);
     for (int i = i0; i < i1; i += isa->rows) {
       const int rows = std::min(isa->rows, i1 - i);
-      isa->kernels[rows](K, as + i * rowStride, rowStride, colStride, panel, cs + long(i) * N + j0, N, cols);
+      isa->kernels[rows](K, as + i * rowStride, rowStride, colStride, panel, bias ? bias + j0 : nullptr, cs + long(i) * N + j0, N, cols);
     }
   }
 
@@ -1113,10 +1130,13 @@ bool GetNumber(napi_env env, napi_value value, double* out) {
   return true;
 }
 
-// matmul(a, b, c, batchA, batchB, M, K, N, transA, transB): c = a @ b per slice; a batch of 1 is shared.
+// matmul(a, b, c, batchA, batchB, M, K, N, transA, transB[, bias]): c = a @ b per slice (+ bias on every row); a batch
+// of 1 is shared.
 napi_value MatMulBinding(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  if (!GetArgs(env, info, 10, argv, "matmul takes 10 arguments")) return nullptr;
+  napi_value argv[11];
+  size_t argc = 11;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 10 && argc != 11) return Throw(env, "matmul takes 10 arguments, and a bias"), nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   double d[7];
@@ -1135,6 +1155,15 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
   }
   MatMul mm{a, b, c, int(batch), int(M), int(K), int(N), transA, transB, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N,
              g_isa.load()};
+  napi_valuetype biasType = napi_undefined;
+  if (argc == 11) napi_typeof(env, argv[10], &biasType);
+  if (biasType != napi_undefined && biasType != napi_null) {
+    float* bias;
+    size_t lbias;
+    if (!GetFloats(env, argv[10], &bias, &lbias)) return nullptr;
+    if (size_t(N) != lbias) return Throw(env, "matmul: the bias must have N values"), nullptr;
+    mm.bias = bias;
+  }
   if (batchB == 1 && batchA > 1 && !transA) {  // a shared right operand: the slices of A are just more rows
     mm.M = int(batchA * M);
     mm.batch = 1;

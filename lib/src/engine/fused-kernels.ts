@@ -141,8 +141,8 @@ const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend }) => {
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== outF)) throw new Error(`Linear: the bias must have shape [${outF}], got [${bias.shape}].`);
   const y = backend.makeOutput([...x.shape.slice(0, -1), outF], "float32");
   const native = nativeKernels()!;
-  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1); // (N, in) @ (in, out)
-  if (bias) native.binary(0, floats(backend, y), floats(backend, bias), floats(backend, y)); // + b on every row, in place
+  // (N, in) @ (in, out), + b on every row as each tile is stored (the bits of a separate Add)
+  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1, bias ? floats(backend, bias) : undefined);
   return y;
 };
 
