@@ -162,6 +162,21 @@ Pool& ThePool() {
 // WebAssembly has no fused multiply-add, so the results differ from the WebAssembly route's in the last bits (each
 // product is rounded there before it is added); both instruction sets below give the same bits.
 
+// Lanes 0..n-1 of 8 (1 <= n <= 8): the mask of a row's last, partial vector.
+inline __m256i FirstLanes(long n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// dst[0..n) = src[0..n) for a few floats (n <= 16), in vectors.
+inline void CopyFew(const float* src, float* dst, int n) {
+  int j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+  if (j < n) {
+    const __m256i lanes = FirstLanes(n - j);
+    _mm256_maskstore_ps(dst + j, lanes, _mm256_maskload_ps(src + j, lanes));
+  }
+}
+
 // dst (8 rows, ldd apart) = the 8 x 8 block at src (lds apart) transposed, in registers.
 inline void Transpose8x8(const float* src, long lds, float* dst, long ldd) {
   __m256 r[8], t[8];
@@ -312,6 +327,7 @@ struct MatMul {
   long strideA, strideB;  // elements between batch slices (0: shared)
   const Isa* isa;
   const float* bias = nullptr;  // N floats added to every row of C, or none
+  const float* tilesA = nullptr;  // A in tiles of the micro-kernel's rows (RunTransposedA), or none: A as it is stored
 
   // Columns j0 .. j0+cols-1 of B's slice, as a (K, cols) panel padded with zeros (cols: the ISA's tile width).
   void Pack(const float* bs, int j0, float* panel) const {
@@ -341,56 +357,50 @@ struct MatMul {
     float* cs = c + long(s) * M * N;
     float* panel = Panel(K, isa->cols);
     Pack(b + s * strideB, j0, panel);
-    const long rowStride = transA ? 1 : K;
-    const long colStride = transA ? M : 1;
     const int cols = std::min(isa->cols, N - j0);
+    const int tiles = (M + isa->rows - 1) / isa->rows;
     for (int i = i0; i < i1; i += isa->rows) {
       const int rows = std::min(isa->rows, i1 - i);
-      isa->kernels[rows](K, as + i * rowStride, rowStride, colStride, panel, bias ? bias + j0 : nullptr, cs + long(i) * N + j0, N, cols);
+      float* ci = cs + long(i) * N + j0;
+      const float* bj = bias ? bias + j0 : nullptr;
+      if (tilesA) {  // tile i / rows of slice s (i is a multiple of the tile height: Run's row blocks are)
+        const float* tile = tilesA + (size_t(strideA == 0 ? 0 : s) * tiles + i / isa->rows) * K * isa->rows;
+        isa->kernels[rows](K, tile, 1, rows, panel, bj, ci, N, cols);
+      } else {
+        isa->kernels[rows](K, as + long(i) * K, K, 1, panel, bj, ci, N, cols);
+      }
     }
   }
 
-  // A stored transposed, (K, M) per slice, is first transposed into (M, K) (in blocks, on every thread). Read as it
-  // is stored, each micro-kernel's column of A lies M floats after the previous one: a long K walks through memory a
-  // page at a time, and the product ran at under half the speed.
-  MatMul Untransposed(std::vector<float>& buffer) const {
+  // A stored transposed, (K, M) per slice (a weight's gradient, dyᵀ x). Read as it is stored, each k of A lies M
+  // floats after the previous one: a long K walks through memory a page at a time, and the product ran at under half
+  // the speed. So A is first copied, on every thread, into tiles of the micro-kernel's rows: (K, rows) each, the rows of
+  // one k side by side; then the product runs as for A untransposed, reading the tiles.
+  void RunTransposedA() const {
+    const int height = isa->rows, tiles = (M + height - 1) / height;
     const int slices = strideA == 0 ? 1 : batch;
-    buffer.resize(size_t(slices) * M * K);
-    constexpr int kBlock = 32;
-    const int blocksM = (M + kBlock - 1) / kBlock, blocksK = (K + kBlock - 1) / kBlock;
-    float* out = buffer.data();
+    static std::vector<float> storage;  // reused: only the JavaScript thread starts a matmul
+    storage.resize(size_t(slices) * tiles * K * height);
+    float* packed = storage.data();
     auto task = [&](int t) {
-      const int s = t / blocksM, i0 = (t % blocksM) * kBlock, i1 = std::min(M, i0 + kBlock);
-      const float* in = a + long(s) * M * K;
-      float* o = out + long(s) * M * K;
-      for (int kb = 0; kb < blocksK; kb++) {
-        const int k0 = kb * kBlock, k1 = std::min(K, k0 + kBlock);
-        for (int i = i0; i < i1; i++)
-          for (int k = k0; k < k1; k++) o[long(i) * K + k] = in[long(k) * M + i];
-      }
+      const int s = t / tiles, i = (t % tiles) * height, rows = std::min(height, M - i);
+      const float* as = a + s * strideA + i;
+      float* out = packed + size_t(t) * K * height;
+      for (int k = 0; k < K; k++) CopyFew(as + long(k) * M, out + k * rows, rows);
     };
-    const int tasks = slices * blocksM;
     if (double(slices) * M * K < 65536) {
-      for (int t = 0; t < tasks; t++) task(t);
+      for (int t = 0; t < slices * tiles; t++) task(t);
     } else {
-      ThePool().Run(tasks, task);
+      ThePool().Run(slices * tiles, task);
     }
     MatMul plain = *this;
-    plain.a = out;
     plain.transA = false;
-    if (strideB == 0 && strideA != 0 && batch > 1) {  // a shared right operand: the slices of A are just more rows
-      plain.M = batch * M;
-      plain.batch = 1;
-    }
-    return plain;
+    plain.tilesA = packed;
+    plain.Run();
   }
 
   void Run() const {
-    if (transA && K >= 64) {
-      static std::vector<float> buffer;  // reused: only the JavaScript thread starts a matmul
-      Untransposed(buffer).Run();
-      return;
-    }
+    if (transA) return RunTransposedA();
     Pool& pool = ThePool();
     const int width = isa->cols, height = isa->rows;
     const int colPanels = (N + width - 1) / width;
@@ -691,11 +701,6 @@ inline float Max(const float* x, long n) {
   }
   for (; j < n; j++) max = std::max(max, x[j]);
   return max;
-}
-
-// Lanes 0..n-1 of 8 (1 <= n <= 8): the mask of a row's last, partial vector.
-inline __m256i FirstLanes(long n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // The causal softmax of rows i0..i1-1 of a block, in place: row i (ld floats apart) holds the scores of positions
