@@ -968,7 +968,10 @@ struct Attention {
   template <typename Body>
   void ForHeads(int n, const Body& body) const {
     ForRows(B * nh, int(std::min(256L, B * nh)), [&](int, long r0, long r1) {
-      std::vector<float> scratch(size_t(n) * T * Tp() + 2 * hs * Tp());
+      // Kept between calls (every buffer is written before it is read), rather than a fresh, zeroed one each task.
+      thread_local std::vector<float> scratch;
+      const size_t need = size_t(n) * T * Tp() + 2 * hs * Tp();
+      if (scratch.size() < need) scratch.resize(need);
       for (long r = r0; r < r1; r++) body(r / nh, r % nh, scratch.data());
     });
   }
