@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --steps 20 --warmup 3 --leak-steps 1000 --no-torch]
+ * npm run bench [-- --steps 20 --warmup 30 --leak-steps 1000 --no-torch]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
  * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
@@ -54,12 +54,19 @@ export const BENCH_MODELS: BenchModel[] = [
 /** gpt.py's own batch size, for the projection. */
 const GPT_PY_BATCH = configNamed("gpt-py").batchSize;
 
+/**
+ * Warm-up steps before the timed ones (both sides). Ours runs its first twenty-odd steps up to twice as slowly as
+ * later ones, while V8 compiles tfjs's JavaScript (its bookkeeping around each kernel) to optimised code; a lesson
+ * trains for thousands of steps, so the benchmark times the steps after that.
+ */
+const DEFAULT_WARMUP = 30;
+
 export const BENCH_COMMAND: CommandSpec = {
   name: "bench",
   summary: "Times training steps and generation of the course's models (ours, and PyTorch's when installed), and checks for leaks.",
   options: {
     steps: { type: "positive", help: "training steps timed per model, after the warm-up (default 20; gpt.py's model: 3)" },
-    warmup: { type: "count", help: "warm-up training steps, not timed (default 3)" },
+    warmup: { type: "count", help: `warm-up training steps, not timed (default ${DEFAULT_WARMUP}; gpt.py's model: 1)` },
     "leak-steps": { type: "positive", help: "training steps of the leak check (default 1000; at least 10)" },
     "no-torch": { type: "boolean", help: "skip the PyTorch comparison" },
   },
@@ -238,18 +245,19 @@ async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize
   const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
   const train: number[] = [];
   const evaluate: number[] = [];
-  for (let i = 0; i < steps + 2; i++) {
+  const warmup = 10; // the JavaScript is warm by now (the models before); these settle the new model's memory
+  for (let i = 0; i < steps + warmup; i++) {
     const { x, y } = getBatch(data, step.batchSize, step.blockSize, rng);
     let t0 = performance.now();
     await trainStep(model, optimizer, x, y);
-    if (i >= 2) train.push(performance.now() - t0); // two warm-up steps
+    if (i >= warmup) train.push(performance.now() - t0);
     t0 = performance.now();
     await model.inEvalMode(async () => {
       const loss = model.loss(x, y);
       await loss.data();
       loss.dispose();
     });
-    if (i >= 2) evaluate.push(performance.now() - t0);
+    if (i >= warmup) evaluate.push(performance.now() - t0);
     tf.dispose([x, y]);
   }
   model.dispose();
@@ -265,7 +273,7 @@ async function main() {
   const args = parseCommand(process.argv.slice(2), BENCH_COMMAND);
   if (args.help) return console.log(helpText(BENCH_COMMAND));
   const steps = (args.values.steps as number | undefined) ?? 20;
-  const warmup = (args.values.warmup as number | undefined) ?? 3;
+  const warmup = (args.values.warmup as number | undefined) ?? DEFAULT_WARMUP;
   const leakSteps = (args.values["leak-steps"] as number | undefined) ?? 1000;
   if (leakSteps < 10) throw new UsageError(`--leak-steps must be at least 10 (the check compares the tensor count after step 10 with the last), got ${leakSteps}.`);
   const backend = await initBackend();
@@ -341,7 +349,7 @@ async function main() {
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
   console.log(`\ngpt.py model (timed at batch ${BENCH_MODELS[2].batchSize}), 5000 steps at batch ${GPT_PY_BATCH}: ` +
     `${fmt((full.medianMs * scale * 5000) / 3.6e6, 1)} hours here (the lecture: about 15 minutes on an A100)`);
-  console.log(`\nfull settings, projected from the median of 8 training steps and 8 evaluation batches (npm run ladder measures them):`);
+  console.log(`\nfull settings, projected from the median of 8 training steps and 8 evaluation batches after 10 warm-up ones (npm run ladder measures them):`);
   for (const { step, seconds, stepMs, evalMs } of ladder) {
     console.log(`  ${step.id.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
   }
