@@ -1,6 +1,6 @@
 /**
  * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX-512 or AVX2 (with fused
- * multiply-adds) and every core, a fused AdamW update, a column sum (a bias gradient), dropout with its mask drawn
+ * multiply-adds) and every core, AdamW in place in one call, a column sum (a bias gradient), dropout with its mask drawn
  * natively (seeded), the fused kernels of ./fused-kernels and strided copies. They work on the wasm backend's tensors
  * in place, through Float32Array views of its heap. AdamW, dropout, the column sum and the copies round as the
  * WebAssembly kernels do (the same bits); the matmul's fused multiply-adds and the fused kernels round once where the
