@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { CausalSelfAttention, LayerNorm, Linear, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib";
-import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels } from "@build-gpt/lib/internal";
+import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels, withNativeIsa } from "@build-gpt/lib/internal";
 import { backend, seededLosses } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
@@ -152,6 +152,37 @@ for (const [shape, out, bias] of [[[4, 8, 24], 40, true], [[7, 5], 3, false], [[
       assert.equal(fused.length, bias ? 4 : 3);
       fused.forEach((f, i) => assertClose(["y", "dx", "dweight", "dbias"][i], f, reference[i], 0));
     });
+  });
+}
+
+// relu(Linear(x)), FeedForward's first layer: one kernel each way, the bits of Relu after Linear, on both instruction
+// sets; a NaN in x (its row's outputs NaN, their gradient NaN) and a row of zeros (outputs the bias, some of them 0).
+for (const isa of ["avx512", "avx2"] as const) {
+  test(`Linear + ReLU fused (${isa}): output and gradients equal Relu after Linear bit for bit, NaN and zeros too`, { skip: skip || (isa === "avx512" && !nativeKernels()!.avx512 ? "no AVX-512 here" : false) }, async () => {
+    await backend("wasm");
+    noLeak(() => withNativeIsa(isa, () => {
+      const { fused, reference } = bothRoutes(() => {
+        const rng = new Rng(7);
+        const layer = new Linear(24, 40).initWeights(rng);
+        const x0 = tf.randomNormal([3, 8, 24], 0, 1, "float32", rng.seed()).bufferSync();
+        x0.set(NaN, 0, 2, 5);
+        for (let c = 0; c < 24; c++) x0.set(0, 1, 3, c);
+        const x = tf.variable(x0.toTensor());
+        const dy = tf.randomNormal([3, 8, 40], 0, 1, "float32", rng.seed());
+        const params = [x, ...layer.parameters()];
+        const y = layer.forwardRelu(x);
+        const { grads } = tf.variableGrads(() => layer.forwardRelu(x).mul(dy).sum() as tf.Scalar, params);
+        const result = [y, ...params.map((v) => grads[v.name])];
+        x.dispose();
+        layer.dispose();
+        return result;
+      });
+      assert.ok(fused[0].some((v) => v === 0) && fused[0].some(Number.isNaN), "the case has zeros and NaNs");
+      fused.forEach((f, i) => {
+        assertClose(["y", "dx", "dweight", "dbias"][i], f, reference[i], 0);
+        assert.ok(f.every((v, j) => Object.is(v, reference[i][j]) || (Number.isNaN(v) && Number.isNaN(reference[i][j]))), `${i}: the same signs of zero`);
+      });
+    }));
   });
 }
 

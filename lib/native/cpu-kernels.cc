@@ -200,9 +200,15 @@ inline void Transpose8x8(const float* src, long lds, float* dst, long ldd) {
 constexpr int kCols = 16;
 constexpr int kRows = 6;
 
+// relu as Math.max(0, x): NaN stays NaN, -0 becomes 0 (the native Relu kernel's bits, see Unary).
+inline __m256 Relu8(__m256 v) {
+  const __m256 r = _mm256_blendv_ps(_mm256_setzero_ps(), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+  return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
 // a(i, k) = a[i * rowStride + k * colStride]
 template <int R>
-void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, float* c, long ldc, int cols) {
+void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, bool relu, float* c, long ldc, int cols) {
   __m256 lo[R], hi[R];
   for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_ps();
   for (int k = 0; k < K; k++) {
@@ -224,6 +230,12 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
       hi[r] = _mm256_add_ps(hi[r], b1);
     }
   }
+  if (relu) {  // then relu, as a separate Relu would
+    for (int r = 0; r < R; r++) {
+      lo[r] = Relu8(lo[r]);
+      hi[r] = Relu8(hi[r]);
+    }
+  }
   if (cols == kCols) {
     for (int r = 0; r < R; r++) {
       _mm256_storeu_ps(c + r * ldc, lo[r]);
@@ -239,7 +251,7 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
   }
 }
 
-using MicroKernelFn = void (*)(int, const float*, long, long, const float*, const float*, float*, long, int);
+using MicroKernelFn = void (*)(int, const float*, long, long, const float*, const float*, bool, float*, long, int);
 constexpr MicroKernelFn kMicroKernels[kRows + 1] = {nullptr,          MicroKernel<1>, MicroKernel<2>, MicroKernel<3>,
                                                     MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
 
@@ -253,7 +265,7 @@ constexpr int kCols512 = 32;
 constexpr int kRows512 = 12;
 
 template <int R>
-void MicroKernel512(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, float* c, long ldc, int cols) {
+void MicroKernel512(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, bool relu, float* c, long ldc, int cols) {
   __m512 lo[R], hi[R];
   for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm512_setzero_ps();
   for (int k = 0; k < K; k++) {
@@ -273,6 +285,13 @@ void MicroKernel512(int K, const float* a, long rowStride, long colStride, const
     for (int r = 0; r < R; r++) {
       lo[r] = _mm512_add_ps(lo[r], b0);
       hi[r] = _mm512_add_ps(hi[r], b1);
+    }
+  }
+  if (relu) {  // then relu, as Relu8: 0 unless x > 0 or x is NaN
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) {
+      lo[r] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lo[r], zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(lo[r], lo[r], _CMP_UNORD_Q), lo[r]);
+      hi[r] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(hi[r], zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(hi[r], hi[r], _CMP_UNORD_Q), hi[r]);
     }
   }
   for (int r = 0; r < R; r++) {
@@ -327,6 +346,7 @@ struct MatMul {
   long strideA, strideB;  // elements between batch slices (0: shared)
   const Isa* isa;
   const float* bias = nullptr;  // N floats added to every row of C, or none
+  bool relu = false;  // C = relu(A B (+ bias)), relu applied as each tile is stored
   const float* tilesA = nullptr;  // A in tiles of the micro-kernel's rows (RunTransposedA), or none: A as it is stored
 
   // Columns j0 .. j0+cols-1 of B's slice, as a (K, cols) panel padded with zeros (cols: the ISA's tile width).
@@ -365,9 +385,9 @@ struct MatMul {
       const float* bj = bias ? bias + j0 : nullptr;
       if (tilesA) {  // tile i / rows of slice s (i is a multiple of the tile height: Run's row blocks are)
         const float* tile = tilesA + (size_t(strideA == 0 ? 0 : s) * tiles + i / isa->rows) * K * isa->rows;
-        isa->kernels[rows](K, tile, 1, rows, panel, bj, ci, N, cols);
+        isa->kernels[rows](K, tile, 1, rows, panel, bj, relu, ci, N, cols);
       } else {
-        isa->kernels[rows](K, as + long(i) * K, K, 1, panel, bj, ci, N, cols);
+        isa->kernels[rows](K, as + long(i) * K, K, 1, panel, bj, relu, ci, N, cols);
       }
     }
   }
@@ -842,9 +862,27 @@ void TransposeKeepLast(const float* x, float* out, const long* shape, const long
 // the op-by-op route's matmuls, whose extra terms (the weights above the diagonal) are exact zeros.
 
 // out[r][j] = Σ_d x[r][d] · mt[d][j] for r < R, j < n8 (a multiple of 8): rows times a matrix stored transposed.
+// Two vectors of columns at a time where there are two: 2R sums in flight, enough to cover the latency of an FMA.
 template <int R>
 void RowsTimesT(const float* x, long ldx, const float* mt, long ldm, long depth, long n8, float* out, long ldo) {
-  for (long j = 0; j < n8; j += 8) {
+  long j = 0;
+  for (; j + 16 <= n8; j += 16) {
+    __m256 acc0[R], acc1[R];
+    for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    for (long d = 0; d < depth; d++) {
+      const __m256 m0 = _mm256_loadu_ps(mt + d * ldm + j), m1 = _mm256_loadu_ps(mt + d * ldm + j + 8);
+      for (int r = 0; r < R; r++) {
+        const __m256 xr = _mm256_set1_ps(x[r * ldx + d]);
+        acc0[r] = _mm256_fmadd_ps(xr, m0, acc0[r]);
+        acc1[r] = _mm256_fmadd_ps(xr, m1, acc1[r]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_ps(out + r * ldo + j, acc0[r]);
+      _mm256_storeu_ps(out + r * ldo + j + 8, acc1[r]);
+    }
+  }
+  for (; j < n8; j += 8) {
     __m256 acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (long d = 0; d < depth; d++) {
@@ -861,6 +899,22 @@ template <int R, bool kTransposed>
 void WeightedSum(const float* w, long ldw, long lo, long hi, const float* rows, long ldr, long width, float* out, long ldo) {
   auto weight = [&](int r, long j) { return kTransposed ? w[j * ldw + r] : w[r * ldw + j]; };
   long d = 0;
+  for (; d + 16 <= width; d += 16) {  // two vectors of columns at a time, as RowsTimesT
+    __m256 acc0[R], acc1[R];
+    for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    for (long j = lo; j < hi; j++) {
+      const __m256 v0 = _mm256_loadu_ps(rows + j * ldr + d), v1 = _mm256_loadu_ps(rows + j * ldr + d + 8);
+      for (int r = 0; r < R; r++) {
+        const __m256 wr = _mm256_set1_ps(weight(r, j));
+        acc0[r] = _mm256_fmadd_ps(wr, v0, acc0[r]);
+        acc1[r] = _mm256_fmadd_ps(wr, v1, acc1[r]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_ps(out + r * ldo + d, acc0[r]);
+      _mm256_storeu_ps(out + r * ldo + d + 8, acc1[r]);
+    }
+  }
   for (; d + 8 <= width; d += 8) {
     __m256 acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
@@ -1141,10 +1195,10 @@ bool GetNumber(napi_env env, napi_value value, double* out) {
 // matmul(a, b, c, batchA, batchB, M, K, N, transA, transB[, bias]): c = a @ b per slice (+ bias on every row); a batch
 // of 1 is shared.
 napi_value MatMulBinding(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  size_t argc = 11;
+  napi_value argv[12];
+  size_t argc = 12;
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10 && argc != 11) return Throw(env, "matmul takes 10 arguments, and a bias"), nullptr;
+  if (argc < 10 || argc > 12) return Throw(env, "matmul takes 10 arguments, then a bias and relu (0 or 1)"), nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   double d[7];
@@ -1164,13 +1218,18 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
   MatMul mm{a, b, c, int(batch), int(M), int(K), int(N), transA, transB, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N,
              g_isa.load()};
   napi_valuetype biasType = napi_undefined;
-  if (argc == 11) napi_typeof(env, argv[10], &biasType);
+  if (argc >= 11) napi_typeof(env, argv[10], &biasType);
   if (biasType != napi_undefined && biasType != napi_null) {
     float* bias;
     size_t lbias;
     if (!GetFloats(env, argv[10], &bias, &lbias)) return nullptr;
     if (size_t(N) != lbias) return Throw(env, "matmul: the bias must have N values"), nullptr;
     mm.bias = bias;
+  }
+  if (argc == 12) {
+    double relu;
+    if (!GetNumber(env, argv[11], &relu)) return nullptr;
+    mm.relu = relu != 0;
   }
   if (batchB == 1 && batchA > 1 && !transA) {  // a shared right operand: the slices of A are just more rows
     mm.M = int(batchA * M);

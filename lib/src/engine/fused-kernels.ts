@@ -6,7 +6,9 @@
  *
  * - fusedLinear: nn.Linear (reshape to rows, matmul with the weight transposed, add the bias, reshape back: about 7
  *   kernels forward and 9 backward) as one kernel each way. It calls the same native matmul and sums as the op-by-op
- *   route, in the same order: the same bits.
+ *   route, in the same order: the same bits. With `relu`, relu(Linear(x)) (FeedForward's first layer): the relu is
+ *   applied as the matmul stores each tile, and its gradient (dy · step(y)) is taken inside the Linear's: two kernels
+ *   and a pass over the hidden layer fewer each way, the same bits as Relu after Linear.
  * - fusedLayerNorm: LayerNorm over the last axis (tf.moments, sub, div, sqrt, mul, add: about 10 kernels forward and
  *   20 backward) as one kernel each way.
  * - fusedCausalSoftmax: the causal mask and the softmax (add −∞ above the diagonal, softmax), and its gradient.
@@ -39,6 +41,7 @@ const CROSS_ENTROPY = "NativeCrossEntropy";
 const CROSS_ENTROPY_GRAD = "NativeCrossEntropyGrad";
 const LINEAR = "NativeLinear";
 const LINEAR_GRAD = "NativeLinearGrad";
+const LINEAR_RELU = "NativeLinearRelu";
 const CAUSAL_ATTENTION = "NativeCausalAttention";
 const CAUSAL_ATTENTION_GRAD = "NativeCausalAttentionGrad";
 
@@ -69,10 +72,11 @@ function fusedFor(x: tf.Tensor, kernelName: string): boolean {
   return fusedOn() && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
 }
 
-/** nn.Linear's x Wᵀ + b: x (..., in), weight (out, in), bias (out) or none -> (..., out). */
-export function fusedLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T | undefined {
-  if (!fusedFor(x, LINEAR) || x.rank < 1 || x.size === 0) return undefined;
-  return tf.engine().runKernel(LINEAR, bias ? { x, weight, bias } : { x, weight }, { hasBias: bias !== undefined }) as T;
+/** nn.Linear's x Wᵀ + b: x (..., in), weight (out, in), bias (out) or none -> (..., out); with `relu`, relu of it. */
+export function fusedLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D, relu = false): T | undefined {
+  const name = relu ? LINEAR_RELU : LINEAR;
+  if (!fusedFor(x, name) || x.rank < 1 || x.size === 0) return undefined;
+  return tf.engine().runKernel(name, bias ? { x, weight, bias } : { x, weight }, { hasBias: bias !== undefined, relu }) as T;
 }
 
 /** LayerNorm of x (..., C) over its last axis with weight and bias (C): (x − mean) / √(var + eps) · weight + bias. */
@@ -136,24 +140,32 @@ function linearSizes(x: TensorInfo, weight: TensorInfo): [number, number, number
   return [rowsOf(x), inFeatures, weight.shape[0]];
 }
 
-const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend }) => {
+const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) => {
   const [N, inF, outF] = linearSizes(x, weight);
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== outF)) throw new Error(`Linear: the bias must have shape [${outF}], got [${bias.shape}].`);
   const y = backend.makeOutput([...x.shape.slice(0, -1), outF], "float32");
   const native = nativeKernels()!;
-  // (N, in) @ (in, out), + b on every row as each tile is stored (the bits of a separate Add)
-  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1, bias ? floats(backend, bias) : undefined);
+  // (N, in) @ (in, out), + b on every row as each tile is stored (the bits of a separate Add), then relu if asked
+  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1, bias ? floats(backend, bias) : undefined, attrs.relu ? 1 : 0);
   return y;
 };
 
-const linearGrad: KernelFunc = ({ inputs: { dy, x, weight }, backend, attrs }) => {
+/** dx, dW (and db) of a Linear from dy; with y (the output of LINEAR_RELU), through the relu first: dy · step(y). */
+const linearGrad: KernelFunc = ({ inputs: { dy, x, weight, y }, backend, attrs }) => {
   const [N, inF, outF] = linearSizes(x, weight);
   const outputs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput(weight.shape, "float32")];
   if (attrs.hasBias) outputs.push(backend.makeOutput([outF], "float32"));
   const native = nativeKernels()!;
-  native.matmul(floats(backend, dy), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = dy W
-  native.matmul(floats(backend, dy), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0); // dW = dyᵀ x
-  if (attrs.hasBias) native.sumRows(floats(backend, dy), floats(backend, outputs[2]), N, outF); // db = Σ rows of dy
+  // step(y) is step(x Wᵀ + b): relu keeps the sign of what it passes (NaN too) and makes the rest +0
+  const g = y ? backend.makeOutput(dy.shape, "float32") : dy;
+  try {
+    if (y) native.reluGrad(floats(backend, dy), floats(backend, y), floats(backend, g));
+    native.matmul(floats(backend, g), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = g W
+    native.matmul(floats(backend, g), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0); // dW = gᵀ x
+    if (attrs.hasBias) native.sumRows(floats(backend, g), floats(backend, outputs[2]), N, outF); // db = Σ rows of g
+  } finally {
+    if (y) backend.disposeData(g.dataId);
+  }
   return outputs;
 };
 
@@ -222,6 +234,7 @@ export function registerFusedKernels(): void {
     [LAYER_NORM, layerNorm], [LAYER_NORM_GRAD, layerNormGrad], [CAUSAL_SOFTMAX, causalSoftmax],
     [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad], [CROSS_ENTROPY, crossEntropy], [CROSS_ENTROPY_GRAD, crossEntropyGrad],
     [CAUSAL_ATTENTION, causalAttention], [CAUSAL_ATTENTION_GRAD, causalAttentionGrad], [LINEAR, linear], [LINEAR_GRAD, linearGrad],
+    [LINEAR_RELU, linear],
   ];
   for (const [kernelName, kernelFunc] of kernels) tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs);
@@ -245,6 +258,17 @@ export function registerFusedKernels(): void {
     inputsToSave: ["x", "weight"],
     gradFunc: (dy, [x, weight], attrs) => {
       const [dx, dw, db] = run(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      const grads: Record<string, () => tf.Tensor> = { x: () => dx, weight: () => dw };
+      if (db) grads.bias = () => db;
+      return grads;
+    },
+  });
+  tf.registerGradient({
+    kernelName: LINEAR_RELU,
+    inputsToSave: ["x", "weight"],
+    outputsToSave: [true],
+    gradFunc: (dy, [x, weight, y], attrs) => {
+      const [dx, dw, db] = run(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight, y }, attrs as tf.NamedAttrMap) as tf.Tensor[];
       const grads: Record<string, () => tf.Tensor> = { x: () => dx, weight: () => dw };
       if (db) grads.bias = () => db;
       return grads;

@@ -74,6 +74,12 @@ export class Linear extends Module {
       return y.reshape([...shape.slice(0, -1), this.outFeatures]) as T;
     });
   }
+
+  /** relu(forward(x)), as FeedForward's first layer uses it; one native kernel each way where the fused ones run. */
+  forwardRelu<T extends tf.Tensor>(x: T): T {
+    this.assertInitialised(`Linear(${this.inFeatures} → ${this.outFeatures})`);
+    return fusedLinear(x, this.weight, this.bias, true) ?? tf.tidy(() => tf.relu(this.forward(x)));
+  }
 }
 
 /** nn.Dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p); in eval, the identity. */
