@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --steps 20 --warmup 30 --leak-steps 1000 --no-torch]
+ * npm run bench [-- --steps 40 --warmup 30 --leak-steps 1000 --no-torch]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
  * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
@@ -60,12 +60,17 @@ const GPT_PY_BATCH = configNamed("gpt-py").batchSize;
  * trains for thousands of steps, so the benchmark times the steps after that.
  */
 const DEFAULT_WARMUP = 30;
+/**
+ * Timed steps of models A and B. This machine's speed drifts over seconds (a fixed loop's max/median reaches 2), so a
+ * median of 20 steps moved by a tenth from run to run; 40, in 8 turns, moves less.
+ */
+const DEFAULT_STEPS = 40;
 
 export const BENCH_COMMAND: CommandSpec = {
   name: "bench",
   summary: "Times training steps and generation of the course's models (ours, and PyTorch's when installed), and checks for leaks.",
   options: {
-    steps: { type: "positive", help: "training steps timed per model, after the warm-up (default 20; gpt.py's model: 3)" },
+    steps: { type: "positive", help: `training steps timed per model, after the warm-up (default ${DEFAULT_STEPS}; gpt.py's model: 3)` },
     warmup: { type: "count", help: `warm-up training steps, not timed (default ${DEFAULT_WARMUP}; gpt.py's model: 1)` },
     "leak-steps": { type: "positive", help: "training steps of the leak check (default 1000; at least 10)" },
     "no-torch": { type: "boolean", help: "skip the PyTorch comparison" },
@@ -148,7 +153,7 @@ async function timeTraining(m: BenchModel, data: Int32Array, vocabSize: number, 
 }
 
 /** Turns ours and each PyTorch take, in the benchmark's main comparison. */
-const TURNS = 4;
+const TURNS = 8;
 /**
  * A pause before each side's turn: the other side's threads may still be spinning, waiting for work that will not come
  * (PyTorch's OpenMP threads spin for a while after each parallel region, ours for up to 2 ms), and would take cores.
@@ -272,7 +277,7 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits);
 async function main() {
   const args = parseCommand(process.argv.slice(2), BENCH_COMMAND);
   if (args.help) return console.log(helpText(BENCH_COMMAND));
-  const steps = (args.values.steps as number | undefined) ?? 20;
+  const steps = (args.values.steps as number | undefined) ?? DEFAULT_STEPS;
   const warmup = (args.values.warmup as number | undefined) ?? DEFAULT_WARMUP;
   const leakSteps = (args.values["leak-steps"] as number | undefined) ?? 1000;
   if (leakSteps < 10) throw new UsageError(`--leak-steps must be at least 10 (the check compares the tensor count after step 10 with the last), got ${leakSteps}.`);
@@ -353,7 +358,6 @@ async function main() {
   for (const { step, seconds, stepMs, evalMs } of ladder) {
     console.log(`  ${step.id.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
   }
-  const total = ladder.reduce((a, l) => a + l.seconds, 0);
   console.log(`  the whole ladder ≈ ${fmt(ladder.reduce((a, l) => a + l.seconds, 0) / 60, 1)} min`);
   console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
