@@ -240,17 +240,21 @@ async function timeGeneration(vocabSize: number, chars: number): Promise<number>
   return chars / seconds;
 }
 
+/** Steps of each ladder model the projection times, after its warm-up ones (8 after 10 moved by a third between runs). */
+const PROJECTION_STEPS = 16;
+const PROJECTION_WARMUP = 20;
+
 /**
  * A ladder step's full-settings time, projected from this machine's median training step and evaluation batch:
  * maxIters steps and (maxIters / evalInterval + 1) evaluations of evalIters batches of each split, as train() runs them.
  */
-async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize: number, steps = 8): Promise<{ stepMs: number; evalMs: number; seconds: number }> {
+async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize: number, steps = PROJECTION_STEPS): Promise<{ stepMs: number; evalMs: number; seconds: number }> {
   const rng = new Rng(1337);
   const model = step.build(vocabSize, rng);
   const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
   const train: number[] = [];
   const evaluate: number[] = [];
-  const warmup = 10; // the JavaScript is warm by now (the models before); these settle the new model's memory
+  const warmup = PROJECTION_WARMUP; // the JavaScript is warm by now (the models before); these settle the new model's memory
   for (let i = 0; i < steps + warmup; i++) {
     const { x, y } = getBatch(data, step.batchSize, step.blockSize, rng);
     let t0 = performance.now();
@@ -304,6 +308,9 @@ async function main() {
     timings.push(ours);
     torchTimes.push(theirs);
   }
+  // Each ladder step's full-settings time, projected on the route the lessons take (before the other routes below).
+  const ladder: { step: LadderStep; seconds: number; stepMs: number; evalMs: number }[] = [];
+  for (const step of LADDER) ladder.push({ step, ...(await projectFullSettings(step, train, vocab)) });
   const timeAll = async () => {
     const out: Timing[] = [];
     for (const m of BENCH_MODELS) out.push(await timeTraining(m, train, vocab, stepsOf(m), warmupOf(m)));
@@ -322,8 +329,6 @@ async function main() {
     if (answer?.charsPerSec) torchGeneration.push(`${y.label} ${fmt(answer.charsPerSec, 0)}`);
     y.close();
   }
-  const ladder: { step: LadderStep; seconds: number; stepMs: number; evalMs: number }[] = [];
-  for (const step of LADDER) ladder.push({ step, ...(await projectFullSettings(step, train, vocab)) });
 
   console.log(`\ntraining step (forward + backward + AdamW), median of ${steps} after ${warmup} warm-up steps; gpt.py: ${BENCH_MODELS[2].steps} steps at batch ${BENCH_MODELS[2].batchSize}`);
   console.log(`ours: ${backend.name === "wasm" ? nativeKernelsStatus() : backend.name}, fused kernels on; unfused: GPT_FUSED=0; before: the WebAssembly kernels alone (GPT_NATIVE=0)`);
@@ -354,7 +359,7 @@ async function main() {
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
   console.log(`\ngpt.py model (timed at batch ${BENCH_MODELS[2].batchSize}), 5000 steps at batch ${GPT_PY_BATCH}: ` +
     `${fmt((full.medianMs * scale * 5000) / 3.6e6, 1)} hours here (the lecture: about 15 minutes on an A100)`);
-  console.log(`\nfull settings, projected from the median of 8 training steps and 8 evaluation batches after 10 warm-up ones (npm run ladder measures them):`);
+  console.log(`\nfull settings, projected from the median of ${PROJECTION_STEPS} training steps and ${PROJECTION_STEPS} evaluation batches after ${PROJECTION_WARMUP} warm-up ones (npm run ladder measures them):`);
   for (const { step, seconds, stepMs, evalMs } of ladder) {
     console.log(`  ${step.id.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
   }
