@@ -364,6 +364,14 @@ struct MatMul {
       }
       return;
     }
+    if (cols == width) {  // a whole panel: vector copies (a memmove call a row cost more than the copy)
+      for (int k = 0; k < K; k++) {
+        const float* src = bs + long(k) * N + j0;
+        float* row = panel + k * width;
+        for (int j = 0; j < width; j += 8) _mm256_store_ps(row + j, _mm256_loadu_ps(src + j));
+      }
+      return;
+    }
     for (int k = 0; k < K; k++) {
       float* row = panel + k * width;
       std::copy(bs + long(k) * N + j0, bs + long(k) * N + j0 + cols, row);
