@@ -209,22 +209,30 @@ inline __m256 Relu8(__m256 v) {
 // a(i, k) = a[i * rowStride + k * colStride]
 template <int R>
 void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, bool relu, float* c, long ldc, int cols) {
-  __m256 lo[R], hi[R];
-  for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_ps();
+  // The sums in named variables: kept in arrays, GCC 12 stored all twelve to the stack at every k (one store a
+  // multiply-add, which halved the kernel's speed); named, they stay in registers.
+  __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
+  __m256 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0;
+  static_assert(R <= 6, "six rows of sums at most");
   for (int k = 0; k < K; k++) {
     const __m256 b0 = _mm256_load_ps(panel + k * kCols);
     const __m256 b1 = _mm256_load_ps(panel + k * kCols + 8);
     const float* ak = a + k * colStride;
-    for (int r = 0; r < R; r++) {
-      const __m256 x = _mm256_broadcast_ss(ak + r * rowStride);
-      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
-    }
+#define MICRO_ROW(i)                                              \
+  if constexpr (R > i) {                                          \
+    const __m256 x = _mm256_broadcast_ss(ak + i * rowStride);     \
+    l##i = _mm256_fmadd_ps(x, b0, l##i);                          \
+    h##i = _mm256_fmadd_ps(x, b1, h##i);                          \
   }
+    MICRO_ROW(0) MICRO_ROW(1) MICRO_ROW(2) MICRO_ROW(3) MICRO_ROW(4) MICRO_ROW(5)
+#undef MICRO_ROW
+  }
+  __m256 lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
+  // The columns of a partial tile (cols < 16), as masks of the two vectors. Masked loads and stores, not copies through
+  // a buffer: a copy of variable length made the compiler keep lo and hi in memory, storing them at every k.
+  const __m256i m0 = FirstLanes(std::min(cols, 8)), m1 = FirstLanes(cols - 8);  // FirstLanes(n <= 0): no lanes
   if (bias) {  // + the bias of each column, rounded once, as a separate addition would
-    alignas(32) float b[kCols] = {};
-    std::copy(bias, bias + cols, b);
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_maskload_ps(bias, m0), b1 = _mm256_maskload_ps(bias + 8, m1);
     for (int r = 0; r < R; r++) {
       lo[r] = _mm256_add_ps(lo[r], b0);
       hi[r] = _mm256_add_ps(hi[r], b1);
@@ -242,11 +250,9 @@ void MicroKernel(int K, const float* a, long rowStride, long colStride, const fl
       _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
     }
   } else {
-    alignas(32) float tile[kCols];
     for (int r = 0; r < R; r++) {
-      _mm256_store_ps(tile, lo[r]);
-      _mm256_store_ps(tile + 8, hi[r]);
-      std::copy(tile, tile + cols, c + r * ldc);
+      _mm256_maskstore_ps(c + r * ldc, m0, lo[r]);
+      _mm256_maskstore_ps(c + r * ldc + 8, m1, hi[r]);
     }
   }
 }
