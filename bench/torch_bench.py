@@ -145,7 +145,8 @@ def main():
     torch.set_num_threads(cores())  # PyTorch at its best on this machine: all cores
     models = {m["name"]: m for m in spec["models"]}
     runs = {}
-    answer({"torch": torch.__version__, "mode": "torch.compile" if spec.get("compile") else "eager", "blas": blas_name(), "threads": torch.get_num_threads()})
+    capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None
+    answer({"torch": torch.__version__, "mode": "torch.compile" if spec.get("compile") else "eager", "blas": blas_name(), "threads": torch.get_num_threads(), "capability": capability})
     for line in sys.stdin:
         request = json.loads(line)
         if "generate" in request:

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --steps 40 --warmup 30 --leak-steps 1000 --no-torch]
+ * npm run bench [-- --steps 40 --warmup 30 --leak-steps 1000 --no-torch --avx2-only]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
  * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
@@ -9,6 +9,7 @@
  * alone (the route before the native ones). Then checks that the routes' 50 seeded losses agree within 1e-4, and that
  * training leaks no tensors (the count after step 10 and after step 1000). Also projects each ladder step's time at
  * full settings (the notebook's final model: 5000 steps) from its measured training step and evaluation batch.
+ * --avx2-only stands in for a machine without AVX-512: the whole run on our AVX2 path, each PyTorch held to AVX2.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../engine/backend";
@@ -26,7 +27,7 @@ import { TerminalBar } from "../progress/terminal";
 import { configNamed, gptConfigOf } from "../configs";
 import { LADDER, type LadderStep } from "../ladder";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
-import { startYardsticks, type TorchYardstick } from "./yardstick";
+import { AVX2_ONLY_ENV, startYardsticks, type TorchYardstick } from "./yardstick";
 
 export interface BenchModel {
   name: string;
@@ -74,6 +75,7 @@ export const BENCH_COMMAND: CommandSpec = {
     warmup: { type: "count", help: `warm-up training steps, not timed (default ${DEFAULT_WARMUP}; gpt.py's model: 1)` },
     "leak-steps": { type: "positive", help: "training steps of the leak check (default 1000; at least 10)" },
     "no-torch": { type: "boolean", help: "skip the PyTorch comparison" },
+    "avx2-only": { type: "boolean", help: "as on a CPU without AVX-512: ours on its AVX2 path (GPT_NATIVE_ISA=avx2), PyTorch held to AVX2 (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS)" },
   },
 };
 
@@ -292,11 +294,17 @@ async function main() {
   const { train } = trainValSplit(tokenizer.encode(text));
   const vocab = tokenizer.vocabSize;
   const native = backend.name === "wasm" && nativeKernels() !== undefined;
+  const avx2Only = args.values["avx2-only"] === true;
+  if (avx2Only) {
+    if (!native) throw new UsageError(`--avx2-only needs the native CPU kernels: ${nativeKernelsStatus()}`);
+    nativeKernels()!.isa("avx2"); // the whole run, as on a CPU without AVX-512
+    console.log(`--avx2-only: ours on the AVX2 path; PyTorch with ${Object.entries(AVX2_ONLY_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  }
 
   // PyTorch first starts (imports torch) in its own processes, then waits while ours runs: the main comparison takes
   // turns (timeInTurns), so both sides see the same moments of this machine.
   const torchSpec = { models: BENCH_MODELS.map((m) => ({ ...m, steps: m.steps ?? steps })), warmup, vocabSize: vocab };
-  const torch = args.values["no-torch"] ? "skipped (--no-torch)" : await startYardsticks(torchSpec);
+  const torch = args.values["no-torch"] ? "skipped (--no-torch)" : await startYardsticks(torchSpec, avx2Only ? AVX2_ONLY_ENV : {});
   const yardsticks = typeof torch === "string" ? [] : torch;
   const stepsOf = (m: BenchModel) => m.steps ?? steps;
   const warmupOf = (m: BenchModel) => (m.steps ? 1 : warmup);
@@ -366,7 +374,7 @@ async function main() {
   console.log(`  the whole ladder ≈ ${fmt(ladder.reduce((a, l) => a + l.seconds, 0) / 60, 1)} min`);
   console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));
   if (typeof torch === "string") console.log(`PyTorch: ${torch}`);
-  else for (const y of torch) console.log(y.info && !y.failed ? `${y.label}: BLAS ${y.info.blas}, ${y.info.threads} threads` : `${y.label}: failed (${y.failed})`);
+  else for (const y of torch) console.log(y.info && !y.failed ? `${y.label}: BLAS ${y.info.blas}, ${y.info.threads} threads${y.info.capability ? `, ATen on ${y.info.capability}` : ""}` : `${y.label}: failed (${y.failed})`);
 
   // The maths is unchanged: 50 seeded steps give the same losses on both routes.
   if (native) {

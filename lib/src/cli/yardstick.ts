@@ -14,7 +14,15 @@ export interface TorchInfo {
   mode: "eager" | "torch.compile";
   blas: string;
   threads: number;
+  /** The instruction set ATen's kernels run on (torch.backends.cpu.get_cpu_capability(), PyTorch 2.x): "AVX512", "AVX2". */
+  capability?: string;
 }
+
+/**
+ * The environment that holds PyTorch to AVX2 on a CPU with AVX-512: ATen's own kernels, oneDNN's and MKL's. With ours
+ * on its AVX2 path, a stand-in for a machine without AVX-512 (`npm run bench -- --avx2-only`).
+ */
+export const AVX2_ONLY_ENV: Record<string, string> = { ATEN_CPU_CAPABILITY: "avx2", ONEDNN_MAX_CPU_ISA: "AVX2", MKL_ENABLE_INSTRUCTIONS: "AVX2" };
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "..", "bench", "torch_bench.py");
 
@@ -40,8 +48,8 @@ export class TorchYardstick {
   private stderr = "";
   private exited = false;
 
-  constructor(readonly python: string, readonly label: string, spec: object) {
-    this.child = spawn(python, [SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(readonly python: string, readonly label: string, spec: object, env: Record<string, string> = {}) {
+    this.child = spawn(python, [SCRIPT], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
     this.child.stderr.on("data", (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
     this.child.stdin.on("error", () => {}); // a process that died: its exit says why
     readline.createInterface({ input: this.child.stdout }).on("line", (line) => this.deliver(line));
@@ -99,13 +107,13 @@ export class TorchYardstick {
  * Starts every PyTorch found, eagerly and (2.x) with torch.compile, each in its own process, and waits until each has
  * imported torch (so that none is busy while ours is timed); a string when none is installed.
  */
-export async function startYardsticks(spec: object): Promise<TorchYardstick[] | string> {
+export async function startYardsticks(spec: object, env: Record<string, string> = {}): Promise<TorchYardstick[] | string> {
   const yardsticks: TorchYardstick[] = [];
   for (const python of torchPythons()) {
     const version = torchVersion(python);
     if (version === undefined) continue;
     for (const compile of Number(version.split(".")[0]) >= 2 ? [false, true] : [false]) {
-      yardsticks.push(new TorchYardstick(python, `PyTorch ${version} ${compile ? "torch.compile" : "eager"}`, { ...spec, compile }));
+      yardsticks.push(new TorchYardstick(python, `PyTorch ${version} ${compile ? "torch.compile" : "eager"}`, { ...spec, compile }, env));
     }
   }
   if (yardsticks.length === 0) return "PyTorch not found (sudo apt install python3-torch libopenblas0-openmp, or npm run setup:bench for PyTorch 2.x)";
