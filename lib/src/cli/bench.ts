@@ -287,6 +287,8 @@ async function main() {
   const warmup = (args.values.warmup as number | undefined) ?? DEFAULT_WARMUP;
   const leakSteps = (args.values["leak-steps"] as number | undefined) ?? 1000;
   if (leakSteps < 10) throw new UsageError(`--leak-steps must be at least 10 (the check compares the tensor count after step 10 with the last), got ${leakSteps}.`);
+  const avx2Only = args.values["avx2-only"] === true;
+  if (avx2Only) process.env.GPT_NATIVE_ISA = "avx2"; // read when the native kernels load: the whole run, as on a CPU without AVX-512
   const backend = await initBackend();
   console.log(backend.description);
   const text = await loadTinyShakespeare();
@@ -294,10 +296,8 @@ async function main() {
   const { train } = trainValSplit(tokenizer.encode(text));
   const vocab = tokenizer.vocabSize;
   const native = backend.name === "wasm" && nativeKernels() !== undefined;
-  const avx2Only = args.values["avx2-only"] === true;
   if (avx2Only) {
     if (!native) throw new UsageError(`--avx2-only needs the native CPU kernels: ${nativeKernelsStatus()}`);
-    nativeKernels()!.isa("avx2"); // the whole run, as on a CPU without AVX-512
     console.log(`--avx2-only: ours on the AVX2 path; PyTorch with ${Object.entries(AVX2_ONLY_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}`);
   }
 
