@@ -609,10 +609,14 @@ struct Dropout {
 // Runs body(begin, end) over [0, rows) in tasks of about kWork elements; returns the number of tasks used.
 constexpr long kWork = 1 << 15;
 
-int RowTasks(long rows, long cols) {
-  const long perTask = std::max(1L, kWork / std::max(1L, cols));
+int RowTasks(long rows, long cols, long work = kWork) {
+  const long perTask = std::max(1L, work / std::max(1L, cols));
   return int(std::min<long>(256, (rows + perTask - 1) / perTask));
 }
+
+// For kernels whose rows are independent (no sum across rows, or one added in row order afterwards): the task count
+// does not change their results, so they split finer, and model A's (512, 64) rows take both cores, not one.
+int IndependentRowTasks(long rows, long cols) { return RowTasks(rows, cols, kWork / 4); }
 
 template <typename Body>
 void ForRows(long rows, int tasks, const Body& body) {
@@ -648,7 +652,7 @@ void LayerNormForwardRow(const float* __restrict xr, const float* __restrict w, 
 }
 
 void LayerNormForward(const float* x, const float* w, const float* b, float* y, long rows, long C, float eps) {
-  ForRows(rows, RowTasks(rows, C), [&](int, long r0, long r1) {
+  ForRows(rows, IndependentRowTasks(rows, C), [&](int, long r0, long r1) {
     std::vector<float> d(C);
     for (long r = r0; r < r1; r++) LayerNormForwardRow(x + r * C, w, b, y + r * C, d.data(), C, eps);
   });
@@ -804,7 +808,7 @@ void CausalSoftmaxBackward(const float* dy, const float* y, float* dx, long rows
 // reference's choice: trainStep then names the bad id). Row losses are summed in double, in row order.
 float CrossEntropyForward(const float* logits, const int32_t* targets, long N, long V) {
   std::vector<double> rowLoss(N);
-  ForRows(N, RowTasks(N, V), [&](int, long r0, long r1) {
+  ForRows(N, IndependentRowTasks(N, V), [&](int, long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       const float* xr = logits + r * V;
       const int32_t target = targets[r];
@@ -827,7 +831,7 @@ float CrossEntropyForward(const float* logits, const int32_t* targets, long N, l
 // Its gradient: dlogits = (softmax(logits) − onehot(target)) * dloss / N; a row with a bad target gets NaN.
 void CrossEntropyBackward(const float* logits, const int32_t* targets, float dloss, float* dx, long N, long V) {
   const float scale = dloss / float(N);
-  ForRows(N, RowTasks(N, V), [&](int, long r0, long r1) {
+  ForRows(N, IndependentRowTasks(N, V), [&](int, long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       const float* xr = logits + r * V;
       float* dxr = dx + r * V;
@@ -1098,7 +1102,7 @@ struct Attention {
 enum class BinaryOp { kAdd = 0, kMul = 1 };
 enum class UnaryOp { kRelu = 0, kStep = 1 };
 
-constexpr long kElementChunk = 1 << 15;  // elements per task
+constexpr long kElementChunk = 1 << 13;  // elements per task: model A's (512, 64) activations in 4
 
 template <typename Body>
 void ForChunks(long n, const Body& body) {
