@@ -252,6 +252,31 @@ test(`the matmul's instruction sets (${isas.join(", ")}) give the same bits, the
   assert.equal(cases, shapes.length * 4 * isas.length);
 });
 
+test("a transposed product sums A as it reads it: the bits of sumRows, on every instruction set; misuse is an error", { skip }, () => {
+  const rng = new Rng(5);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+  // A stored (K, M): M around the tiles' heights (6, 12), small (one thread) and large (split across threads).
+  for (const [M, K, N] of [[1, 1, 1], [5, 7, 3], [13, 40, 17], [64, 512, 256], [256, 512, 64], [65, 512, 64]]) {
+    const a = random(K * M);
+    const b = random(K * N);
+    a[3 % a.length] = -0;
+    const expected = new Float32Array(M);
+    nativeKernels()!.sumRows(a, expected, K, M);
+    const product = new Float32Array(M * N);
+    nativeKernels()!.matmul(a, b, product, 1, 1, M, K, N, 1, 0);
+    for (const isa of isas) {
+      const sums = new Float32Array(M).fill(NaN);
+      const c = new Float32Array(M * N).fill(NaN);
+      withNativeIsa(isa, () => nativeKernels()!.matmul(a, b, c, 1, 1, M, K, N, 1, 0, undefined, 0, sums));
+      assert.ok(sums.every((v, i) => Object.is(v, expected[i])), `${isa} (${M}, ${K}, ${N}): the sums`);
+      assert.deepEqual(Array.from(c), Array.from(product), `${isa} (${M}, ${K}, ${N}): the product is unchanged`);
+    }
+  }
+  const x = new Float32Array(6);
+  assert.throws(() => nativeKernels()!.matmul(x, x, new Float32Array(4), 1, 1, 2, 3, 2, 0, 0, undefined, 0, new Float32Array(2)), /sums of A need transA/);
+  assert.throws(() => nativeKernels()!.matmul(x, x, new Float32Array(4), 1, 1, 2, 3, 2, 1, 0, undefined, 0, new Float32Array(3)), /must have M values/);
+});
+
 test("50 seeded steps of model A give the same losses with the matmul on AVX-512 and on AVX2", { skip: skip || (nativeKernels()!.avx512 ? false : "this CPU has no AVX-512") }, async () => {
   const fast = await withNativeIsa("avx512", () => trajectory(true, 50));
   const older = await withNativeIsa("avx2", () => trajectory(true, 50));

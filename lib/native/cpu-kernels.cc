@@ -353,6 +353,7 @@ struct MatMul {
   const Isa* isa;
   const float* bias = nullptr;  // N floats added to every row of C, or none
   bool relu = false;  // C = relu(A B (+ bias)), relu applied as each tile is stored
+  float* sumsA = nullptr;  // transA, one slice: sumsA[i] = Σ_k A(i, k), in order of k (a bias gradient), or none
   const float* tilesA = nullptr;  // A in tiles of the micro-kernel's rows (RunTransposedA), or none: A as it is stored
 
   // Columns j0 .. j0+cols-1 of B's slice, as a (K, cols) panel padded with zeros (cols: the ISA's tile width).
@@ -420,7 +421,22 @@ struct MatMul {
       const int s = t / tiles, i = (t % tiles) * height, rows = std::min(height, M - i);
       const float* as = a + s * strideA + i;
       float* out = packed + size_t(t) * K * height;
-      for (int k = 0; k < K; k++) CopyFew(as + long(k) * M, out + k * rows, rows);
+      if (!sumsA) {
+        for (int k = 0; k < K; k++) CopyFew(as + long(k) * M, out + k * rows, rows);
+        return;
+      }
+      // The copy reads every A(i, k) of the tile's rows: their sums over k come with it, one float add at a time in
+      // order of k from +0, as sumRows adds the rows of A as stored (the same bits, one pass over A fewer).
+      const __m256i m0 = FirstLanes(std::min(rows, 8)), m1 = FirstLanes(rows - 8);
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+      for (int k = 0; k < K; k++) {
+        const float* ak = as + long(k) * M;
+        CopyFew(ak, out + k * rows, rows);
+        s0 = _mm256_add_ps(s0, _mm256_maskload_ps(ak, m0));
+        s1 = _mm256_add_ps(s1, _mm256_maskload_ps(ak + 8, m1));
+      }
+      _mm256_maskstore_ps(sumsA + i, m0, s0);
+      _mm256_maskstore_ps(sumsA + i + 8, m1, s1);
     };
     if (double(slices) * M * K < 65536) {
       for (int t = 0; t < slices * tiles; t++) task(t);
@@ -1213,10 +1229,10 @@ bool GetNumber(napi_env env, napi_value value, double* out) {
 // matmul(a, b, c, batchA, batchB, M, K, N, transA, transB[, bias]): c = a @ b per slice (+ bias on every row); a batch
 // of 1 is shared.
 napi_value MatMulBinding(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
-  size_t argc = 12;
+  napi_value argv[13];
+  size_t argc = 13;
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 10 || argc > 12) return Throw(env, "matmul takes 10 arguments, then a bias and relu (0 or 1)"), nullptr;
+  if (argc < 10 || argc > 13) return Throw(env, "matmul takes 10 arguments, then a bias, relu (0 or 1) and sums of A"), nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   double d[7];
@@ -1244,10 +1260,20 @@ napi_value MatMulBinding(napi_env env, napi_callback_info info) {
     if (size_t(N) != lbias) return Throw(env, "matmul: the bias must have N values"), nullptr;
     mm.bias = bias;
   }
-  if (argc == 12) {
+  if (argc >= 12) {
     double relu;
     if (!GetNumber(env, argv[11], &relu)) return nullptr;
     mm.relu = relu != 0;
+  }
+  napi_valuetype sumsType = napi_undefined;
+  if (argc == 13) napi_typeof(env, argv[12], &sumsType);
+  if (sumsType != napi_undefined && sumsType != napi_null) {  // transA, one slice: sums over k of each row of A
+    float* sums;
+    size_t lsums;
+    if (!GetFloats(env, argv[12], &sums, &lsums)) return nullptr;
+    if (!transA || batch != 1) return Throw(env, "matmul: sums of A need transA and one slice"), nullptr;
+    if (size_t(M) != lsums) return Throw(env, "matmul: the sums of A must have M values"), nullptr;
+    mm.sumsA = sums;
   }
   if (batchB == 1 && batchA > 1 && !transA) {  // a shared right operand: the slices of A are just more rows
     mm.M = int(batchA * M);

@@ -161,8 +161,8 @@ const linearGrad: KernelFunc = ({ inputs: { dy, x, weight, y }, backend, attrs }
   try {
     if (y) native.reluGrad(floats(backend, dy), floats(backend, y), floats(backend, g));
     native.matmul(floats(backend, g), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = g W
-    native.matmul(floats(backend, g), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0); // dW = gᵀ x
-    if (attrs.hasBias) native.sumRows(floats(backend, g), floats(backend, outputs[2]), N, outF); // db = Σ rows of g
+    // dW = gᵀ x, and db = Σ rows of g summed as the product reads g (the bits of sumRows)
+    native.matmul(floats(backend, g), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0, undefined, 0, attrs.hasBias ? floats(backend, outputs[2]) : undefined);
   } finally {
     if (y) backend.disposeData(g.dataId);
   }

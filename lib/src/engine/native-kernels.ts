@@ -20,8 +20,10 @@ export interface NativeKernels {
    * c = a @ b for each of max(batchA, batchB) slices; a batch of 1 is shared. Shapes (batch, M, K) @ (batch, K, N).
    * With a bias (N), c = a @ b + bias on every row, each sum rounded once: the bits of a matmul and then an Add.
    * With relu 1, c = relu(that) as each tile is stored: the bits of a separate Relu (`unary` op 0).
+   * With sumsA (transA and one slice only), also sumsA[i] = Σ_k a(i, k) (M values), summed while a is read: the bits
+   * of `sumRows` on a as stored (K, M).
    */
-  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: number, transB: number, bias?: Float32Array, relu?: number): void;
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: number, transB: number, bias?: Float32Array, relu?: number, sumsA?: Float32Array): void;
   /**
    * One AdamW step of every parameter, in place: `arrays` holds p, g, m, v of each in turn (no two overlapping); each
    * p, m and v is overwritten. Scalars as documented in cpu-kernels.cc.
