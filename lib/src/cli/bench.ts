@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --steps 40 --warmup 30 --leak-steps 1000 --no-torch --avx2-only]
+ * npm run bench [-- --steps 40 --warmup 120 --leak-steps 1000 --no-torch --avx2-only]
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
  * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
@@ -56,11 +56,13 @@ export const BENCH_MODELS: BenchModel[] = [
 const GPT_PY_BATCH = configNamed("gpt-py").batchSize;
 
 /**
- * Warm-up steps before the timed ones (both sides). Ours runs its first twenty-odd steps up to twice as slowly as
- * later ones, while V8 compiles tfjs's JavaScript (its bookkeeping around each kernel) to optimised code; a lesson
- * trains for thousands of steps, so the benchmark times the steps after that.
+ * Warm-up steps before the timed ones (both sides). Ours runs its first steps up to twice as slowly as later ones,
+ * while V8 compiles tfjs's JavaScript (its bookkeeping around each kernel) to optimised code: model A's medians over
+ * windows of ten steps fall from 27-29 ms to about 13 ms by step 80-100, and taking turns after only 30 warm-up steps
+ * timed ours at 18-23 ms in the first rounds against 12-13 ms later. A lesson trains for thousands of steps, so the
+ * benchmark times the steps after that.
  */
-const DEFAULT_WARMUP = 30;
+const DEFAULT_WARMUP = 120;
 /**
  * Timed steps of models A and B. This machine's speed drifts over seconds (a fixed loop's max/median reaches 2), so a
  * median of 20 steps moved by a tenth from run to run; 40, in 8 turns, moves less.
