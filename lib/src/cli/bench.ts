@@ -4,7 +4,8 @@
  * Times training steps (forward, backward, AdamW) of the course's CPU-sized models, the full gpt.py model for a few
  * steps, and generation, on the native CPU kernels, against every PyTorch installed (Debian's python3-torch; a
  * PyTorch 2.x in .venv-bench from `npm run setup:bench`, eagerly and with torch.compile; bench/torch_bench.py), taking
- * turns with them (./yardstick), and prints each and ours ÷ the fastest, with this machine's own spread (a fixed loop).
+ * turns with them (./yardstick), and prints each and ours ÷ the fastest, with this machine's own spread (a fixed loop);
+ * each turn's first step is timed apart.
  * Then the same models on the older instruction set (AVX2), without the fused kernels, and on the WebAssembly kernels
  * alone (the route before the native ones). Then checks that the routes' 50 seeded losses agree within 1e-4, and that
  * training leaks no tensors (the count after step 10 and after step 1000). Also projects each ladder step's time at
@@ -167,27 +168,45 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 /**
  * Times `steps` steps of ours and of each PyTorch, taking turns: a share of the steps of ours, then the same of each
- * PyTorch, TURNS times (gpt.py's model: once a step). Each side warms up first (PyTorch on its first turn).
+ * PyTorch, TURNS times (gpt.py's model: once a step). Each side warms up first (PyTorch on its first turn). Each turn
+ * of models A and B begins with one more step on each side, timed apart (`first`): the first step after the other
+ * side's turn is the slowest of a turn on both sides (ours by 2-12 ms at A's size, whether the other process was
+ * PyTorch or a plain Python loop, and even after a 1.5 s pause), so it measures the turns, not a training loop's pace.
  */
-async function timeInTurns(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number, yardsticks: TorchYardstick[]): Promise<{ ours: Timing; theirs: (Spread | undefined)[] }> {
+async function timeInTurns(m: BenchModel, data: Int32Array, vocabSize: number, steps: number, warmup: number, yardsticks: TorchYardstick[]): Promise<{ ours: Timing; theirs: (Spread | undefined)[]; firsts?: { ours: Spread; theirs: (Spread | undefined)[] } }> {
   const run = new TrainingRun(m, data, vocabSize);
   const bar = new TerminalBar(`model ${m.name} (ours and PyTorch, taking turns)`, { keep: false });
   const ours: number[] = [];
   const theirs: number[][] = yardsticks.map(() => []);
   const turns = Math.min(TURNS, steps);
+  // gpt.py's model takes one step a turn (a step is a second or more): nothing to set apart.
+  const extra = yardsticks.length > 0 && steps > turns ? 1 : 0;
+  const oursFirst: number[] = [];
+  const theirsFirst: number[][] = yardsticks.map(() => []);
+  const total = warmup + steps + extra * turns;
   try {
-    await run.steps(warmup, bar, warmup + steps);
+    await run.steps(warmup, bar, total);
     for (let turn = 0; turn < turns; turn++) {
       const n = Math.floor(((turn + 1) * steps) / turns) - Math.floor((turn * steps) / turns);
       if (yardsticks.length > 0) await settle();
-      ours.push(...(await run.steps(n, bar, warmup + steps)));
+      const mine = await run.steps(n + extra, bar, total);
+      oursFirst.push(...mine.splice(0, extra));
+      ours.push(...mine);
       for (const [i, y] of yardsticks.entries()) {
         await settle();
-        const answer = await y.request<{ times: number[] }>({ model: m.name, steps: n, last: turn === turns - 1 });
-        if (answer) theirs[i].push(...answer.times);
+        const answer = await y.request<{ times: number[] }>({ model: m.name, steps: n + extra, last: turn === turns - 1 });
+        if (answer) {
+          theirsFirst[i].push(...answer.times.splice(0, extra));
+          theirs[i].push(...answer.times);
+        }
       }
     }
-    return { ours: timingOf(run, ours), theirs: theirs.map((times, i) => (yardsticks[i].failed || times.length === 0 ? undefined : spread(times))) };
+    const theirSpread = (times: number[], i: number) => (yardsticks[i].failed || times.length === 0 ? undefined : spread(times));
+    return {
+      ours: timingOf(run, ours),
+      theirs: theirs.map(theirSpread),
+      firsts: extra ? { ours: spread(oursFirst), theirs: theirsFirst.map(theirSpread) } : undefined,
+    };
   } finally {
     bar.finish();
     run.dispose();
@@ -313,10 +332,12 @@ async function main() {
   const noise = hostNoise();
   const timings: Timing[] = [];
   const torchTimes: (Spread | undefined)[][] = [];
+  const firstSteps: { name: string; ours: Spread; theirs: (Spread | undefined)[] }[] = [];
   for (const m of BENCH_MODELS) {
-    const { ours, theirs } = await timeInTurns(m, train, vocab, stepsOf(m), warmupOf(m), yardsticks);
+    const { ours, theirs, firsts } = await timeInTurns(m, train, vocab, stepsOf(m), warmupOf(m), yardsticks);
     timings.push(ours);
     torchTimes.push(theirs);
+    if (firsts) firstSteps.push({ name: m.name, ...firsts });
   }
   // Each ladder step's full-settings time, projected on the route the lessons take (before the other routes below).
   const ladder: { step: LadderStep; seconds: number; stepMs: number; evalMs: number }[] = [];
@@ -364,6 +385,9 @@ async function main() {
       console.log([t.name, `${fmt(t.medianMs)} (${fmt(t.minMs)}-${fmt(t.maxMs)})`, ...theirs.map((r) => `${fmt(r.medianMs)} (${fmt(r.minMs)}-${fmt(r.maxMs)})`), ran[best].y.label,
         ratio(t.medianMs), ...(before ? [ratio(before[i].medianMs)] : [])].join(" | "));
     });
+    const range = (s: Spread) => `${fmt(s.medianMs)} (${fmt(s.minMs)}-${fmt(s.maxMs)})`;
+    console.log(`each turn's first step, timed apart from the medians above (the first after the other side's turn), median (min-max) ms: ` +
+      firstSteps.map((f) => `${f.name}: ours ${range(f.ours)}, ${ran.map(({ y, j }) => `${y.label} ${f.theirs[j] ? range(f.theirs[j]!) : "-"}`).join(", ")}`).join("; "));
   }
   const full = timings[2];
   const scale = GPT_PY_BATCH / BENCH_MODELS[2].batchSize;
