@@ -79,8 +79,16 @@ test("embedding lookups (GatherV2 along axis 0) on wasm equal cpu, and a bad ind
   assert.deepEqual(cpu, wasm);
   const table = tf.zeros([4, 2]);
   const bad = tf.tensor1d([0, 4], "int32");
+  const before = tf.memory().numTensors;
   assert.throws(() => tf.gather(table, bad), /index value 4 is not in \[0, 3\]/);
-  tf.dispose([table, bad]);
+  assert.equal(tf.memory().numTensors, before, "the failed lookup left no tensor behind");
+  // An int32 table (rows of 3): each row's bytes copied as they are.
+  const ints = tf.tensor2d([[1, -2, 3], [2147483647, -2147483648, 0]], [2, 3], "int32");
+  const rows = tf.tensor1d([1, 0, 1], "int32");
+  const picked = tf.gather(ints, rows);
+  assert.equal(picked.dtype, "int32");
+  assert.deepEqual(Array.from(picked.dataSync()), [2147483647, -2147483648, 0, 1, -2, 3, 2147483647, -2147483648, 0]);
+  tf.dispose([table, bad, ints, rows, picked]);
 });
 
 test("matMul gradients on wasm equal cpu", async () => {

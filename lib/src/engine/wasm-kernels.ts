@@ -190,13 +190,17 @@ const gather: KernelFunc = ({ inputs, backend, attrs }) => {
   const ids = backend.typedArrayFromHeap(indices);
   const table = backend.typedArrayFromHeap(x);
   const o = backend.typedArrayFromHeap(out);
+  // Both lie in the engine's one memory: each row is a copyWithin of its bytes there (no view a row, the same bits).
+  const heap = new Uint8Array(o.buffer);
+  const rowBytes = width * o.BYTES_PER_ELEMENT;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (!(id >= 0 && id < rows)) {
       backend.disposeData(out.dataId);
       throw new Error(`GatherV2: the index value ${id} is not in [0, ${rows - 1}]`);
     }
-    o.set(table.subarray(id * width, (id + 1) * width), i * width);
+    const from = table.byteOffset + id * rowBytes;
+    heap.copyWithin(o.byteOffset + i * rowBytes, from, from + rowBytes);
   }
   return out;
 };
