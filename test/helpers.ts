@@ -44,12 +44,13 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
  * Trains a GPT (batched attention) on tiny Shakespeare from seed 1337 for `steps` steps of `batch` sequences with
  * AdamW at lr 1e-3; returns each step's loss. `afterStep` is called after each step (e.g. to count tensors).
  */
-export async function seededLosses(config: Omit<GPTConfig, "vocabSize">, batch: number, steps: number, afterStep?: () => void): Promise<number[]> {
+export async function seededLosses(config: Omit<GPTConfig, "vocabSize">, batch: number, steps: number, afterStep?: () => void, beforeTraining?: (model: GPTLanguageModel) => void): Promise<number[]> {
   const text = await loadTinyShakespeare();
   const tokenizer = CharTokenizer.fromText(text);
   const { train } = trainValSplit(tokenizer.encode(text));
   const rng = new Rng(1337);
   const model = new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, attention: "batched", ...config }, rng);
+  beforeTraining?.(model);
   const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
   const losses: number[] = [];
   try {
