@@ -21,8 +21,8 @@
  * fusedLinear gives the op-by-op route's bits, and fusedCausalAttention those of its op-by-op route with the fused
  * softmax. The others add in another order than the op-by-op route, so results agree within float32 rounding, not bit
  * for bit (the tests hold each to its reference route, and 50 seeded training steps to the unfused losses: within 1e-5
- * for 10 steps, 1e-4 for 50; one kernel at a time, the same bits for fusedLinear and fusedCausalAttention). After 50
- * steps a change of rounding anywhere moves the losses by about 1e-5: flipping the last bit of one weight does.
+ * for 10 steps, 1e-4 for 50; one kernel at a time, the same bits for fusedLinear and fusedCausalAttention). Within 50
+ * steps any change of rounding can move the losses by more than 1e-5: flipping the last bit of one weight does.
  * GPT_FUSED=0 switches them off (the native matmul and the rest stay); `withFusedKernels(false, f)` in one process.
  */
 import * as tf from "@tensorflow/tfjs";
