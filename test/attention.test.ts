@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   attentionMaps, averagingWeights, causalSoftmax, generate, Head, Rng, scaledAffinities, SingleHeadLanguageModel,
   softmaxWeights, xbowLoop, xbowMatmul, xbowSoftmax,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import { assertClose, attentionOf, backend, maxAbsDiff } from "./helpers";
 
 

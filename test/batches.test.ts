@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { getBatch, trainValSplit, Rng } from "@build-gpt/lib";
+import { getBatch, trainValSplit, Rng } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const data = Int32Array.from({ length: 1000 }, (_, i) => i); // token i at position i: offsets are easy to read

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, BigramLanguageModel, CharTokenizer, generate, getBatch, loadTinyShakespeare, Rng, train, trainStep, trainValSplit } from "@build-gpt/lib";
+import { AdamW, BigramLanguageModel, CharTokenizer, generate, getBatch, loadTinyShakespeare, Rng, train, trainStep, trainValSplit } from "@build-gpt/lib/internal";
 import { assertClose, backend } from "./helpers";
 
 async function shakespeare() {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BigramLanguageModel, CharTokenizer, GPTLanguageModel, MultiHeadLanguageModel, Rng, loadModelDir, saveModelDir } from "@build-gpt/lib";
+import { BigramLanguageModel, CharTokenizer, GPTLanguageModel, MultiHeadLanguageModel, Rng, loadModelDir, saveModelDir } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "model-dir-"));

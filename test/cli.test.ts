@@ -1,14 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { runTrain } from "@build-gpt/lib/dist/cli/train";
+import { UsageError } from "@build-gpt/lib/dist/cli/args";
 import { runSample } from "@build-gpt/lib/dist/cli/sample";
 import { minimumTextLength } from "@build-gpt/lib/dist/io/text-file";
-import { CharTokenizer, GPTLanguageModel, Rng, saveModelDir } from "@build-gpt/lib";
+import { CharTokenizer, GPTLanguageModel, Rng, saveModelDir } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "cli-test-"));
@@ -105,7 +106,7 @@ test("npm run train: Ctrl-C saves the run and exits with status 130", async () =
   });
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   assert.equal(code, 130, stdout);
-  assert.match(stdout, /interrupted at step \d+; saved to .*--resume/);
+  assert.match(stdout, /interrupted by SIGINT at step \d+; saved to .*--resume/);
   const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
   assert.equal(saved.saved, "interrupted");
   assert.ok(saved.step >= 50);
@@ -124,4 +125,79 @@ test("sample --out DIR: a model directory saveModelDir wrote (lesson 6) samples 
   for (const i of [0, 1]) await runSample(["--out", file, "--max-new-tokens", "20", "--num-samples", "2", "--seed", "9"], (t) => (texts[i] += t));
   assert.equal(texts[0], texts[1]);
   assert.equal(texts[0].split("\n---------------\n").length, 2);
+});
+
+test("train --resume keeps the user's own files in the model directory", async () => {
+  await backend();
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  const run = [...TINY, "--eval-interval", "2", "--data", textFile(dir), "--out", out];
+  const first = await runTrain([...run, "--max-iters", "4"], { log: quiet });
+  first!.model.dispose();
+  writeFileSync(path.join(out, "samples.txt"), "my samples");
+  mkdirSync(path.join(out, "plots"));
+  writeFileSync(path.join(out, "plots", "loss.png"), "png");
+  const rest = await runTrain(["--out", out, "--resume", "--max-iters", "12"], { log: quiet });
+  rest!.model.dispose();
+  assert.equal(readFileSync(path.join(out, "samples.txt"), "utf8"), "my samples");
+  assert.equal(readFileSync(path.join(out, "plots", "loss.png"), "utf8"), "png");
+  assert.ok(JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training.step > 4, "the resumed run saved");
+});
+
+test("two train runs into one --out at once: the second is refused at start, naming the first", async () => {
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  const script = path.resolve(__dirname, "..", "..", "lib", "dist", "cli", "train.js");
+  const first = spawn(process.execPath, [script, ...TINY, "--max-iters", "100000", "--eval-interval", "50", "--data", textFile(dir), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  await new Promise<void>((resolve) => first.stdout.on("data", (d) => { stdout += d; if (/step 0:/.test(stdout)) resolve(); }));
+  const second = spawn(process.execPath, [script, "--out", out, "--resume"], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  second.stderr.on("data", (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => second.on("exit", resolve));
+  first.kill("SIGTERM");
+  const firstCode = await new Promise<number | null>((resolve) => first.on("exit", resolve));
+  assert.equal(code, 2, err);
+  assert.match(err, new RegExp(`run is in use by another training run: process ${first.pid} \\(npm run train --config notebook-final`));
+  assert.equal(firstCode, 143, "SIGTERM saves and exits as a terminated process");
+  assert.equal(JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training.saved, "interrupted");
+  assert.ok(!existsSync(path.join(out, ".lock")), "the lock is released at the end");
+});
+
+test("train --resume --data OTHER: the best val starts afresh on the new text, and the last line reports this run's result", async () => {
+  await backend();
+  const dir = tmp();
+  const out = path.join(dir, "run");
+  const first = await runTrain([...TINY, "--max-iters", "20", "--eval-interval", "10", "--data", textFile(dir), "--out", out], { log: quiet });
+  first!.model.dispose();
+  const other = path.join(dir, "other.txt");
+  writeFileSync(other, TEXT.toUpperCase().toLowerCase().split("").reverse().join(""));
+  const lines: string[] = [];
+  const rest = await runTrain(["--out", out, "--resume", "--data", other, "--max-iters", "30"], { log: (l) => lines.push(l) });
+  rest!.model.dispose();
+  assert.ok(lines.some((l) => /other.txt is not the text the saved run trained on: its best val starts afresh/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^step 20: .*saved to/.test(l)), "the first evaluation on the new text is saved");
+  assert.match(lines[lines.length - 1], /^done at step 30: train \d\.\d{4}, val \d\.\d{4}; this run's best val \d\.\d{4} \(step \d+\) is saved in/);
+  const state = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
+  assert.equal(state.data.path, other);
+  assert.ok(state.history.every((e: { step: number }) => e.step >= 20), "the history is the new text's");
+});
+
+test("train: empty paths, a device as --data and a folder that is not ours are usage errors, nothing trained", async () => {
+  await assert.rejects(runTrain([...TINY, "--out", ""], { log: quiet }), (e: Error) => e instanceof UsageError && /--out needs a path, got an empty one/.test(e.message));
+  await assert.rejects(runTrain([...TINY, "--data", " "], { log: quiet }), /--data needs a path, got an empty one/);
+  await assert.rejects(runTrain([...TINY, "--max-iters", "1", "--data", "/dev/zero"], { log: quiet }), /--data \/dev\/zero is not a regular file/);
+  const dir = tmp();
+  writeFileSync(path.join(dir, "config.json"), JSON.stringify({ model_type: "gpt2" }));
+  await assert.rejects(runTrain([...TINY, "--out", dir], { log: quiet }), /its config.json is not this library's/);
+  await assert.rejects(runTrain(["--out", path.join(dir, "none"), "--resume"], { log: quiet }), /none holds no model to resume/);
+  await assert.rejects(runSample(["--out", ""]), /--out needs a path/);
+});
+
+test("train: a configuration too large for the CPU engine's memory is refused before the first step, with the fix", async () => {
+  await backend();
+  const lines: string[] = [];
+  await assert.rejects(runTrain(["--config", "shakespeare-char", "--max-iters", "1"], { log: (l) => lines.push(l) }),
+    (e: Error) => /needs about \d+\.\d GiB of the engine's memory, which holds 4\.0 GiB/.test(e.message) && /--micro-batches \d+/.test(e.message));
+  assert.ok(!lines.some((l) => /^step/.test(l)), "nothing was trained or evaluated");
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CONFIGS, LADDER, Rng, buildModel, configNamed, gptConfigOf } from "@build-gpt/lib";
+import { configs, Rng } from "@build-gpt/lib/internal";
 import { BENCH_MODELS } from "@build-gpt/lib/dist/cli/bench";
 import { parseCommand, UsageError } from "@build-gpt/lib/dist/cli/args";
 import { BENCH_COMMAND } from "@build-gpt/lib/dist/cli/bench";
@@ -9,24 +9,33 @@ import { LADDER_COMMAND } from "@build-gpt/lib/dist/cli/ladder";
 import { backend } from "./helpers";
 
 test("configs: one registry; the ladder and the benchmark read their models from it", () => {
-  const names = CONFIGS.map((c) => c.name);
+  const names = configs.all.map((c) => c.name);
   assert.equal(new Set(names).size, names.length, "names are unique");
-  for (const step of LADDER) assert.equal(step.config, configNamed(step.id));
-  const a = configNamed("notebook-final");
-  assert.deepEqual({ ...BENCH_MODELS[0].config, vocabSize: 65 }, gptConfigOf(a, 65));
-  assert.equal(BENCH_MODELS[2].config.nEmbd, configNamed("gpt-py").nEmbd);
-  assert.throws(() => configNamed("gpt2"), /Unknown configuration "gpt2".*notebook-final/);
+  for (const rung of configs.ladder) assert.equal(rung, configs.named(rung.name));
+  assert.deepEqual(configs.ladder.map((c) => c.reportedVal), [2.49, 2.4, 2.28, 2.24, 2.08, 2.06, 1.8226]);
+  const a = configs.named("notebook-final");
+  assert.deepEqual({ ...BENCH_MODELS[0].config, vocabSize: 65 }, configs.gptConfigOf(a, 65));
+  assert.equal(BENCH_MODELS[2].config.nEmbd, configs.named("gpt-py").nEmbd);
+  assert.throws(() => configs.named("gpt2"), /Unknown configuration "gpt2".*notebook-final/);
+});
+
+test("configs: a saved configuration lacking a setting added since takes it from the registry's entry", () => {
+  const { microBatches: _, ...older } = configs.named("gpt-py");
+  assert.deepEqual(configs.completed(older as configs.Config), configs.named("gpt-py"));
+  const custom = configs.completed({ name: "mine", nEmbd: 48 } as configs.Config);
+  assert.equal(custom.nEmbd, 48);
+  assert.equal(custom.learningRate, 1e-3);
 });
 
 test("configs: every configuration builds its model; gpt.py's has 10,788,929 parameters at vocab 65", async () => {
   await backend();
-  for (const c of CONFIGS) {
+  for (const c of configs.all) {
     if (c.nEmbd >= 384) continue; // the large ones: counted below without training
-    const model = buildModel(c, 65, new Rng(1));
+    const model = configs.build(c, 65, new Rng(1));
     assert.ok(model.numParameters() > 0, c.name);
     model.dispose();
   }
-  const big = buildModel(configNamed("gpt-py"), 65, new Rng(1));
+  const big = configs.build(configs.named("gpt-py"), 65, new Rng(1));
   try {
     assert.equal(big.numParameters(), 10788929);
   } finally {
@@ -42,7 +51,7 @@ test("parser: overrides are type-checked and an unknown key lists the known ones
     e instanceof UsageError && /Unknown option '--max-iter'/.test(e.message) && /--max-iters/.test(e.message) && /--n-embd/.test(e.message));
   assert.throws(() => parseCommand(["--max-iters", "1.5"], TRAIN_COMMAND), /max-iters.*positive integer, got "1.5"/);
   assert.throws(() => parseCommand(["--attention", "batchd"], TRAIN_COMMAND), /one of heads, batched/);
-  assert.throws(() => parseCommand(["--dropout", "0.2x"], TRAIN_COMMAND), /a number, got "0.2x"/);
+  assert.throws(() => parseCommand(["--dropout", "0.2x"], TRAIN_COMMAND), /a number >= 0, got "0.2x"/);
   assert.throws(() => parseCommand(["--layer-norm", "no"], TRAIN_COMMAND), /true or false/);
 });
 

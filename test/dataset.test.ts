@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadTinyShakespeare, TINY_SHAKESPEARE } from "@build-gpt/lib";
+import { loadTinyShakespeare, TINY_SHAKESPEARE } from "@build-gpt/lib/internal";
 import "./helpers";
 
 const good = () => readFileSync(process.env.TINYSHAKESPEARE_PATH!);

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { exercises, todo } from "@build-gpt/lib";
+import { exercises, todo } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const { uniformLossVerdict, crossEntropyVerdict, temperatureVerdict } = exercises.lesson2;

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { causalSoftmax, exercises, todo, type Head } from "@build-gpt/lib";
+import { causalSoftmax, exercises, todo, type Head } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const { scaledAffinitiesVerdict, headForwardVerdict, scalingVerdict } = exercises.lesson4;

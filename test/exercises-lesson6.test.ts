@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
   CharTokenizer, GPTLanguageModel, Linear, Module, Rng, AdamW, train, generate, causalSoftmax, exercises, todo, type GPTConfig,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 
 const { batchedAttentionVerdict, parameterCountVerdict, ownTextVerdict } = exercises.lesson6;

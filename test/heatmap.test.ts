@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attentionFigure, heatmapFigure, plotHtml, visibleChar } from "@build-gpt/lib";
+import { attentionFigure, heatmapFigure, plotHtml, visibleChar } from "@build-gpt/lib/internal";
 
 const lowerTriangle = (n: number) => Array.from({ length: n }, (_, t) => Array.from({ length: n }, (_, s) => (s <= t ? 1 / (t + 1) : 0)));
 

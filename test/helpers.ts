@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig } from "@build-gpt/lib";
+import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig } from "@build-gpt/lib/internal";
 
 const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
 if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) process.env.TINYSHAKESPEARE_PATH = shared;

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   attentionMaps, Block, Dropout, Embedding, GPTLanguageModel, Head, Linear, MultiHeadAttention, Rng, validateConfig,
   type GPTConfig,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import { backend, maxAbsDiff } from "./helpers";
 
 const small: GPTConfig = { vocabSize: 11, blockSize: 6, nEmbd: 8, nHead: 2, nLayer: 2 };

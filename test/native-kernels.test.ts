@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib";
+import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib/internal";
 import { dropoutMask, nativeDropout, nativeKernels, withNativeIsa, withNativeKernels, type NativeIsa } from "@build-gpt/lib/internal";
 import { backend, seededLosses } from "./helpers";
 

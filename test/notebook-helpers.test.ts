@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { isFastMode, lessonSettings, lossCurvesFigure, plotHtml, tableHtml } from "@build-gpt/lib";
+import { isFastMode, lessonSettings, lossCurvesFigure, plotHtml, tableHtml } from "@build-gpt/lib/internal";
 
 test("a plot carries plotly.js inline and loads nothing from the network", () => {
   const html = plotHtml({ data: [{ x: [1, 2], y: [3, 4] }] });

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   BigramLanguageModel, Block, CausalSelfAttention, FeedForward, GPTLanguageModel, Head, LayerNorm,
   Module, MultiHeadAttention, MultiHeadLanguageModel, Rng, SingleHeadLanguageModel,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 
 export interface Ref { offset: number; shape: number[] }
 export interface Named { name: string; shape: number[] }

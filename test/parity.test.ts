@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, GPTLanguageModel, LanguageModel, Module, Rng } from "@build-gpt/lib";
+import { AdamW, GPTLanguageModel, LanguageModel, Module, Rng } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 import { build, gptConfig, manifest, stateDict, tensor, values, type Case, type Named, type Ref } from "./parity-fixtures";
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { plotBundle } from "@build-gpt/lib";
+import { plotBundle } from "@build-gpt/lib/internal";
 
 test("a figure's MIME bundle: plotly JSON for JupyterLab's renderer, the HTML fallback, a line of text", () => {
   const bundle = plotBundle({ data: [{ x: [1, 2], y: Float32Array.from([3, 4]) }], layout: { title: { text: "loss" } } }, { includePlotly: false });

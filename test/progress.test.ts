@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   AdamW, BigramLanguageModel, generate, liveProgress, Rng, terminalProgress, train, TrainingInterrupted,
   type Split, type TrainProgress, type TrainStatus,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import {
   barText, formatDuration, formatRate, inNotebook, isCI, progressLine, TerminalBar, Throttle, timeLeftMs, tokensPerSecond,
   watchInterrupts, type TerminalStream,

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { tableHtml } from "@build-gpt/lib";
+import { tableHtml } from "@build-gpt/lib/internal";
 
 test("tables: text columns are left-aligned, number columns right-aligned", () => {
   const html = tableHtml({ columns: ["character", "count", "note"], values: [["e", 94611, "—"], ["␣", 169892, 0.5]] });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CharTokenizer, loadTinyShakespeare } from "@build-gpt/lib";
+import { CharTokenizer, loadTinyShakespeare } from "@build-gpt/lib/internal";
 import "./helpers";
 
 test("the vocabulary of tiny Shakespeare is its 65 sorted characters", async () => {

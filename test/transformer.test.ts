@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
   CausalSelfAttention, Dropout, GPTLanguageModel, LayerNorm, MultiHeadAttention, MultiHeadLanguageModel, Rng,
-  configNamed, gptConfigOf, validateConfig,
-} from "@build-gpt/lib";
+  configs, validateConfig,
+} from "@build-gpt/lib/internal";
 import { attentionOf, backend, maxAbsDiff } from "./helpers";
 
 const randomX = (shape: [number, number, number], seed = 3) => tf.randomNormal(shape, 0, 1, "float32", seed) as tf.Tensor3D;
@@ -89,10 +89,10 @@ test("a GPT in eval mode is deterministic; in training mode dropout changes its 
 
 test("parameter counts: the notebook's final model 209,729; gpt.py's 10,788,929", async () => {
   await backend();
-  const small = new GPTLanguageModel(gptConfigOf(configNamed("notebook-final"), 65), new Rng(1));
+  const small = new GPTLanguageModel(configs.gptConfigOf(configs.named("notebook-final"), 65), new Rng(1));
   assert.equal(small.numParameters(), 209_729);
   small.dispose();
-  const big = new GPTLanguageModel(gptConfigOf(configNamed("gpt-py"), 65), new Rng(1));
+  const big = new GPTLanguageModel(configs.gptConfigOf(configs.named("gpt-py"), 65), new Rng(1));
   assert.equal(big.numParameters(), 10_788_929);
   big.dispose();
   const step = new MultiHeadLanguageModel({ vocabSize: 65, blockSize: 8, nEmbd: 32, nHead: 4, feedForward: true }, new Rng(1));
@@ -127,7 +127,7 @@ test("invalid configurations are clear errors", () => {
 
 test("gradient accumulation over micro-batches takes the same step as the whole batch", async () => {
   await backend();
-  const { AdamW, getBatch, trainStep } = await import("@build-gpt/lib");
+  const { AdamW, getBatch, trainStep } = await import("@build-gpt/lib/internal");
   const config = { vocabSize: 65, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 2 };
   const data = Int32Array.from({ length: 500 }, (_, i) => (i * 31) % 65);
   const run = async (microBatches: number) => {
@@ -135,7 +135,7 @@ test("gradient accumulation over micro-batches takes the same step as the whole 
     const optimizer = new AdamW(model.parameters(), { lr: 1e-2 });
     const { x, y } = getBatch(data, 8, 8, new Rng(22));
     try {
-      const loss = await trainStep(model, optimizer, x, y, microBatches);
+      const loss = await trainStep(model, optimizer, x, y, { microBatches });
       const weights = await Promise.all(model.parameters().map(async (p) => Array.from(await p.data())));
       return { loss, weights: weights.flat() };
     } finally {

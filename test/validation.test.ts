@@ -15,7 +15,7 @@ import {
   Head, isFastMode, LayerNorm, Linear, loadTinyShakespeare, MultiHeadAttention, nextTokenProbs, Rng,
   SingleHeadLanguageModel, streamTokens, train, trainStep, TrainingDiverged, TINY_SHAKESPEARE,
   type Split, type TrainStatus,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import { envFlag, nativeKernels } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 

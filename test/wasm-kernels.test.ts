@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "@build-gpt/lib";
+import { Rng } from "@build-gpt/lib/internal";
 import { nativeKernels, withNativeKernels } from "@build-gpt/lib/internal";
 import { backend } from "./helpers";
 

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { initBackend } from "@build-gpt/lib";
+import { initBackend } from "@build-gpt/lib/internal";
 
 const root = path.resolve(__dirname, "..", "..");
 

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
   AdamW, Dropout, generate, getBatch, GPTLanguageModel, initBackend, LanguageModel, Module, Rng, trainStep, type BackendName,
-} from "@build-gpt/lib";
+} from "@build-gpt/lib/internal";
 import { DROPOUT_KERNEL, dropoutMask, gpuDropout } from "@build-gpt/lib/internal";
 import { build, manifest, stateDict, tensor, values, type Case } from "./parity-fixtures";
 

@@ -4,9 +4,10 @@
  * each checked against the key's type.
  */
 import { parseArgs } from "node:util";
-import { CONFIG_KEYS, describeKey, parseSetting, type ConfigSettings } from "../configs";
+import { describeKey, KEYS, parseSetting, type Settings } from "../configs";
 
-export type OptionType = "string" | "boolean" | "count" | "positive" | "number";
+/** string: any text; path: a file or folder name, not empty; count: 0, 1, 2…; positive: 1, 2…; number: any finite number. */
+export type OptionType = "string" | "path" | "boolean" | "count" | "positive" | "number";
 
 export interface OptionSpec {
   type: OptionType;
@@ -26,9 +27,15 @@ export interface CommandSpec {
   overrides?: boolean;
 }
 
-export interface Parsed {
-  values: Record<string, string | number | boolean | undefined>;
-  overrides: Partial<ConfigSettings>;
+/** The value an option of this type has once parsed. */
+type ValueOf<T extends OptionType> = T extends "boolean" ? boolean : T extends "string" | "path" ? string : number;
+
+/** The parsed values of a command's options, each typed by its spec (undefined when not given). */
+export type Values<S extends CommandSpec> = { [K in keyof S["options"]]?: ValueOf<S["options"][K]["type"]> };
+
+export interface Parsed<S extends CommandSpec = CommandSpec> {
+  values: Values<S>;
+  overrides: Partial<Settings>;
   help: boolean;
 }
 
@@ -42,6 +49,10 @@ export class UsageError extends Error {
 
 function typed(name: string, type: OptionType, raw: string): number | string {
   if (type === "string") return raw;
+  if (type === "path") {
+    if (raw.trim() === "") throw new UsageError(`--${name} needs a path, got an empty one (is a shell variable unset?).`);
+    return raw;
+  }
   const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim()) ? Number(raw) : NaN;
   const fail = (what: string) => new UsageError(`--${name} takes ${what}, got ${JSON.stringify(raw)}.`);
   if (type === "count" && !(Number.isInteger(n) && n >= 0)) throw fail("a whole number (0 or more)");
@@ -65,10 +76,10 @@ export function helpText(spec: CommandSpec): string {
  * Parses `argv` (process.argv.slice(2)) for `spec`: an unknown option, a missing value or one of the wrong type is a
  * UsageError that says what is expected (and, for train, lists the configuration keys).
  */
-export function parseCommand(argv: string[], spec: CommandSpec): Parsed {
+export function parseCommand<S extends CommandSpec>(argv: string[], spec: S): Parsed<S> {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type === "boolean" ? "boolean" : "string" };
-  if (spec.overrides) for (const key of CONFIG_KEYS) options[kebab(key)] = { type: "string" };
+  if (spec.overrides) for (const key of KEYS) options[kebab(key)] = { type: "string" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -77,13 +88,13 @@ export function parseCommand(argv: string[], spec: CommandSpec): Parsed {
     let message = e.message.split("\n")[0].replace(/\.$/, "");
     if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       message += `. Options: ${Object.keys(spec.options).map((n) => `--${n}`).join(", ")}, --help`;
-      if (spec.overrides) message += `; configuration keys: ${CONFIG_KEYS.map((k) => `--${kebab(k)}`).join(", ")}`;
+      if (spec.overrides) message += `; configuration keys: ${KEYS.map((k) => `--${kebab(k)}`).join(", ")}`;
     } else if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       message += " (each option takes a value: --name VALUE, or --name=VALUE for a value that starts with a dash)";
     }
     throw new UsageError(`${message}. See npm run ${spec.name} -- --help.`);
   }
-  const values: Parsed["values"] = {};
+  const values: Record<string, string | number | boolean> = {};
   for (const [name, o] of Object.entries(spec.options)) {
     const raw = parsed.values[name];
     if (raw === undefined) continue;
@@ -91,7 +102,7 @@ export function parseCommand(argv: string[], spec: CommandSpec): Parsed {
   }
   const overrides: Record<string, unknown> = {};
   if (spec.overrides) {
-    for (const key of CONFIG_KEYS) {
+    for (const key of KEYS) {
       const raw = parsed.values[kebab(key)];
       if (raw === undefined) continue;
       try {
@@ -101,7 +112,7 @@ export function parseCommand(argv: string[], spec: CommandSpec): Parsed {
       }
     }
   }
-  return { values, overrides: overrides as Partial<ConfigSettings>, help: parsed.values.help === true };
+  return { values: values as Values<S>, overrides: overrides as Partial<Settings>, help: parsed.values.help === true };
 }
 
 /** Runs a command's main, printing an error's message (a UsageError: exit 2; any other: exit 1). */

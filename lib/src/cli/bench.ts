@@ -23,10 +23,9 @@ import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
 import { generate } from "../models/generate";
 import { Rng } from "../random";
 import { AdamW } from "../train/adamw";
-import { trainStep } from "../train/trainer";
+import { trainStep } from "../train/step";
 import { TerminalBar } from "../progress/terminal";
-import { configNamed, gptConfigOf } from "../configs";
-import { LADDER, type LadderStep } from "../ladder";
+import { build, gptConfigOf, ladder as LADDER, named as configNamed, type Config as LadderStep } from "../configs";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
 import { AVX2_ONLY_ENV, startYardsticks, type TorchYardstick } from "./yardstick";
 
@@ -273,7 +272,7 @@ const PROJECTION_WARMUP = 20;
  */
 async function projectFullSettings(step: LadderStep, data: Int32Array, vocabSize: number, steps = PROJECTION_STEPS): Promise<{ stepMs: number; evalMs: number; seconds: number }> {
   const rng = new Rng(1337);
-  const model = step.build(vocabSize, rng);
+  const model = build(step, vocabSize, rng);
   const optimizer = new AdamW(model.parameters(), { lr: step.learningRate });
   const train: number[] = [];
   const evaluate: number[] = [];
@@ -395,7 +394,7 @@ async function main() {
     `${fmt((full.medianMs * scale * 5000) / 3.6e6, 1)} hours here (the lecture: about 15 minutes on an A100)`);
   console.log(`\nfull settings, projected from the median of ${PROJECTION_STEPS} training steps and ${PROJECTION_STEPS} evaluation batches after ${PROJECTION_WARMUP} warm-up ones (npm run ladder measures them):`);
   for (const { step, seconds, stepMs, evalMs } of ladder) {
-    console.log(`  ${step.id.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
+    console.log(`  ${step.name.padEnd(15)} ${String(step.maxIters).padStart(5)} steps × ${fmt(stepMs, 2)} ms + ${Math.floor(step.maxIters / step.evalInterval) + 1} × 2 × ${step.evalIters} evaluations × ${fmt(evalMs, 2)} ms ≈ ${fmt(seconds / 60, 1)} min`);
   }
   console.log(`  the whole ladder ≈ ${fmt(ladder.reduce((a, l) => a + l.seconds, 0) / 60, 1)} min`);
   console.log(`generation, model A, 500 characters: ${fmt(charsPerSec, 0)} chars/s` + (torchGeneration.length ? `; ${torchGeneration.join("; ")} chars/s` : ""));

@@ -5,7 +5,7 @@
  * Loads a model directory (npm run train -- --out DIR, saveModelDir in lesson 6, or one written from PyTorch) and
  * streams samples to stdout, character by character, as nanoGPT's sample.py prints them.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CharTokenizer } from "../data/tokenizer";
 import { initBackend } from "../engine/backend";
 import { loadModelDir } from "../io/model-dir";
@@ -13,11 +13,11 @@ import { streamTokens } from "../models/generate";
 import { Rng } from "../random";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "./args";
 
-export const SAMPLE_COMMAND: CommandSpec = {
+export const SAMPLE_COMMAND = {
   name: "sample",
   summary: "Streams text sampled from a trained model directory to stdout.",
   options: {
-    out: { type: "string", arg: "DIR", help: "the model directory (npm run train -- --out DIR, or saveModelDir in lesson 6)" },
+    out: { type: "path", arg: "DIR", help: "the model directory (npm run train -- --out DIR, or saveModelDir in lesson 6)" },
     start: { type: "string", arg: "TEXT", help: "the prompt, or FILE:path to read it from a file (default: a newline)" },
     "num-samples": { type: "positive", help: "how many samples (default 1)" },
     "max-new-tokens": { type: "positive", help: "characters per sample (default 500)" },
@@ -25,7 +25,7 @@ export const SAMPLE_COMMAND: CommandSpec = {
     "top-k": { type: "positive", arg: "K", help: "sample from the K most likely characters only (default: all)" },
     seed: { type: "count", arg: "S", help: "the random seed (default 1337)" },
   },
-};
+} as const satisfies CommandSpec;
 
 /** The prompt's token ids; characters the vocabulary lacks are an error that names every one of them. */
 export function encodePrompt(tokenizer: CharTokenizer, prompt: string): number[] {
@@ -42,7 +42,9 @@ function promptOf(start: string | undefined, tokenizer: CharTokenizer): string {
   if (start === undefined) return tokenizer.chars.includes("\n") ? "\n" : tokenizer.chars[0];
   if (!start.startsWith("FILE:")) return start;
   const file = start.slice(5);
+  if (file.trim() === "") throw new UsageError("--start FILE: needs a path after FILE:, got an empty one (is a shell variable unset?).");
   if (!existsSync(file)) throw new UsageError(`--start FILE:${file}: no such file.`);
+  if (!statSync(file).isFile()) throw new UsageError(`--start FILE:${file} is not a regular file (a folder, a device or a pipe): give a text file.`);
   return readFileSync(file, "utf8");
 }
 
@@ -50,16 +52,14 @@ function promptOf(start: string | undefined, tokenizer: CharTokenizer): string {
 export async function runSample(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<void> {
   const args = parseCommand(argv, SAMPLE_COMMAND);
   if (args.help) return write(helpText(SAMPLE_COMMAND) + "\n");
-  const out = args.values.out as string | undefined;
-  if (!out) throw new UsageError("Give the model directory to sample from: npm run sample -- --out DIR (train one with npm run train -- --config NAME --out DIR).");
+  const { out } = args.values;
+  if (out === undefined) throw new UsageError("Give the model directory to sample from: npm run sample -- --out DIR (train one with npm run train -- --config NAME --out DIR).");
   await initBackend();
-  const { model, tokenizer } = loadModelDir(out);
+  const { model, tokenizer } = loadModelDir(out, { optimizer: false }); // sampling needs the weights only
   try {
-    const context = encodePrompt(tokenizer, promptOf(args.values.start as string | undefined, tokenizer));
-    const rng = new Rng((args.values.seed as number | undefined) ?? 1337);
-    const samples = (args.values["num-samples"] as number | undefined) ?? 1;
-    const maxNewTokens = (args.values["max-new-tokens"] as number | undefined) ?? 500;
-    const options = { rng, temperature: (args.values.temperature as number | undefined) ?? 1, topK: args.values["top-k"] as number | undefined };
+    const { start, seed = 1337, "num-samples": samples = 1, "max-new-tokens": maxNewTokens = 500, temperature = 1, "top-k": topK } = args.values;
+    const context = encodePrompt(tokenizer, promptOf(start, tokenizer));
+    const options = { rng: new Rng(seed), temperature, topK };
     for (let i = 0; i < samples; i++) {
       if (i > 0) write("\n---------------\n");
       write(tokenizer.decode(context));

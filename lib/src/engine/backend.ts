@@ -7,16 +7,20 @@
  *      tiny kernels a step, where a GPU's per-kernel overhead loses to the CPU kernels, so they never choose it;
  *   1. @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node: native TensorFlow, used only when the user installed one
  *      and it loads (their install downloads libtensorflow from outside npm, so neither is a dependency);
- *   2. the WebAssembly backend with SIMD (the default), with its kernel gaps repaired (./wasm-kernels) and its matrix
- *      multiplies and AdamW updates on native CPU kernels where they load (./native-kernels);
+ *   2. the WebAssembly backend with SIMD (the default), with its kernel gaps repaired (./wasm-repairs), and its matrix
+ *      multiplies, element-wise ops and fused chains on native CPU kernels where they load (./native-routes,
+ *      ./fused-kernels, reached from the reference maths through ./fast);
  *   3. the pure-JavaScript cpu backend, when WebAssembly cannot start.
  * GPT_BACKEND=webgpu|tensorflow|wasm|cpu asks for one engine explicitly (webgpu then also accepts a software adapter,
  * SwiftShader, for the tests).
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { patchWasmKernels } from "./wasm-kernels";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { registerFusedKernels } from "./fused-kernels";
 import { nativeKernelsStatus } from "./native-kernels";
+import { registerNativeRoutes } from "./native-routes";
+import { guardWasmMemory, repairWasmBackend } from "./wasm-repairs";
 import { startWebGPU } from "./webgpu";
 
 export type BackendName = "webgpu" | "tensorflow" | "wasm" | "cpu";
@@ -91,7 +95,10 @@ export async function initBackend(
   }
   if (!["lessons", "scaled"].includes(workload)) throw new Error(`Unknown workload "${workload}". Use "lessons" or "scaled".`);
   nativeKernelsStatus(); // reads GPT_NATIVE and GPT_THREADS first: a typo there is an error, not a silent other engine
-  patchWasmKernels(); // before the wasm backend's first use, so its kernels are set up through the repairs
+  // Before the wasm backend's first use, so that its kernels are set up through the repairs and routes.
+  repairWasmBackend();
+  registerNativeRoutes();
+  registerFusedKernels();
   let gpuFallback: string | undefined;
   if (prefer === "webgpu" || (prefer === "auto" && workload === "scaled")) {
     const forced = prefer === "webgpu";
@@ -113,7 +120,10 @@ async function startCpuSide(prefer: BackendName | "auto"): Promise<BackendInfo> 
       throw new Error("GPT_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads. See README, 'Engines'.");
     }
   }
-  if (prefer !== "cpu" && (await tryBackend("wasm"))) return { name: "wasm", description: describe("wasm") };
+  if (prefer !== "cpu" && (await tryBackend("wasm"))) {
+    guardWasmMemory(tf.backend() as BackendWasm);
+    return { name: "wasm", description: describe("wasm") };
+  }
   if (!(await tryBackend("cpu"))) throw new Error("No TensorFlow.js backend could start (tried wasm and cpu).");
   return { name: "cpu", description: describe("cpu") };
 }

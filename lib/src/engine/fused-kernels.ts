@@ -1,14 +1,12 @@
 /**
- * Fused kernels: one native kernel (lib/native/cpu-kernels.cc) for a chain of tfjs ops, forward and backward, where
- * a profile of a training step said it pays (issue 15). Each has its reference route, the ops the lessons write, in
- * lib/src/nn; these are only a faster way to the same maths, behind one seam: the reference calls `fusedX(...)` and uses
- * its own ops when that returns undefined (another backend, the native kernels off, or the fused ones off).
+ * Fused kernels: one native kernel (lib/native) for a chain of tfjs ops, forward and backward, where a profile of a
+ * training step shows the chain's kernels cost more than their arithmetic. Each has its reference route, the ops the
+ * lessons write, in lib/src/nn; these are only a faster way to the same maths, reached through ./fast: each function
+ * here returns undefined where it does not run (another backend, the native kernels off, or the fused ones off).
  *
  * - fusedLinear: nn.Linear (reshape to rows, matmul with the weight transposed, add the bias, reshape back: about 7
  *   kernels forward and 9 backward) as one kernel each way. It calls the same native matmul and sums as the op-by-op
- *   route, in the same order: the same bits. With `relu`, relu(Linear(x)) (FeedForward's first layer): the relu is
- *   applied as the matmul stores each tile, and its gradient (dy · step(y)) is taken inside the Linear's: two kernels
- *   and a pass over the hidden layer fewer each way, the same bits as Relu after Linear.
+ *   route, in the same order: the same bits.
  * - fusedLayerNorm: LayerNorm over the last axis (tf.moments, sub, div, sqrt, mul, add: about 10 kernels forward and
  *   20 backward) as one kernel each way.
  * - fusedCausalSoftmax: the causal mask and the softmax (add −∞ above the diagonal, softmax), and its gradient.
@@ -21,19 +19,14 @@
  * fusedLinear gives the op-by-op route's bits, and fusedCausalAttention those of its op-by-op route with the fused
  * softmax. The others add in another order than the op-by-op route, so results agree within float32 rounding, not bit
  * for bit (the tests hold each to its reference route, and 50 seeded training steps to the unfused losses: within 1e-5
- * for 10 steps, 1e-4 for 50; one kernel at a time, the same bits for fusedLinear and fusedCausalAttention). Within 50
- * steps any change of rounding can move the losses by more than 1e-5: flipping the last bit of one weight does.
- * GPT_FUSED=0 switches them off (the native matmul and the rest stay); `withFusedKernels(false, f)` in one process.
+ * for 10 steps, 1e-4 for 50, argued in test/fused-kernels.test.ts; one kernel at a time, the same bits for fusedLinear
+ * and fusedCausalAttention). GPT_FUSED=0 switches them off (the native matmul and the rest stay); `withFusedKernels(false, f)` in one process.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { envFlag, thenRestore } from "../env";
 import { nativeKernels } from "./native-kernels";
+import { floats, ints, registerWasmKernel, requireNative, run, WASM, type KernelFunc, type TensorInfo } from "./wasm-kernel";
 
-type TensorInfo = tf.TensorInfo;
-type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo | TensorInfo[];
-
-const BACKEND = "wasm";
 const LAYER_NORM = "NativeLayerNorm";
 const LAYER_NORM_GRAD = "NativeLayerNormGrad";
 const CAUSAL_SOFTMAX = "NativeCausalSoftmax";
@@ -42,12 +35,9 @@ const CROSS_ENTROPY = "NativeCrossEntropy";
 const CROSS_ENTROPY_GRAD = "NativeCrossEntropyGrad";
 const LINEAR = "NativeLinear";
 const LINEAR_GRAD = "NativeLinearGrad";
-const LINEAR_RELU = "NativeLinearRelu";
 const CAUSAL_ATTENTION = "NativeCausalAttention";
 const CAUSAL_ATTENTION_GRAD = "NativeCausalAttentionGrad";
 
-const floats = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Float32Array;
-const ints = (backend: BackendWasm, x: TensorInfo) => backend.typedArrayFromHeap(x) as Int32Array;
 const lastAxis = (x: TensorInfo) => x.shape[x.shape.length - 1];
 const rowsOf = (x: TensorInfo) => x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
 
@@ -70,32 +60,31 @@ export function withFusedKernels<T>(on: boolean, f: () => T): T {
 
 /** Whether a fused kernel runs for this tensor now: wasm backend, native kernels on, fused kernels on, float32. */
 function fusedFor(x: tf.Tensor, kernelName: string): boolean {
-  return fusedOn() && x.dtype === "float32" && tf.getBackend() === BACKEND && nativeKernels() !== undefined && tf.getKernel(kernelName, BACKEND) !== undefined;
+  return fusedOn() && x.dtype === "float32" && tf.getBackend() === WASM && nativeKernels() !== undefined && tf.getKernel(kernelName, WASM) !== undefined;
 }
 
-/** nn.Linear's x Wᵀ + b: x (..., in), weight (out, in), bias (out) or none -> (..., out); with `relu`, relu of it. */
-export function fusedLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D, relu = false): T | undefined {
-  const name = relu ? LINEAR_RELU : LINEAR;
-  if (!fusedFor(x, name) || x.rank < 1 || x.size === 0) return undefined;
-  return tf.engine().runKernel(name, bias ? { x, weight, bias } : { x, weight }, { hasBias: bias !== undefined, relu }) as T;
+/** nn.Linear's x Wᵀ + b: x (..., in), weight (out, in), bias (out) or none -> (..., out). */
+export function fusedLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T | undefined {
+  if (!fusedFor(x, LINEAR) || x.rank < 1 || x.size === 0) return undefined;
+  return run<T>(LINEAR, bias ? { x, weight, bias } : { x, weight }, { hasBias: bias !== undefined });
 }
 
 /** LayerNorm of x (..., C) over its last axis with weight and bias (C): (x − mean) / √(var + eps) · weight + bias. */
 export function fusedLayerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T | undefined {
   if (!fusedFor(x, LAYER_NORM) || x.rank < 1) return undefined;
-  return tf.engine().runKernel(LAYER_NORM, { x, weight, bias }, { eps }) as T;
+  return run<T>(LAYER_NORM, { x, weight, bias }, { eps });
 }
 
 /** The decoder's softmax of scores (..., T, T): softmax over positions 0..t in row t, 0 above the diagonal. */
 export function fusedCausalSoftmax<T extends tf.Tensor>(scores: T): T | undefined {
   if (!fusedFor(scores, CAUSAL_SOFTMAX) || scores.rank < 2) return undefined;
-  return tf.engine().runKernel(CAUSAL_SOFTMAX, { x: scores }) as T;
+  return run<T>(CAUSAL_SOFTMAX, { x: scores });
 }
 
 /** F.cross_entropy of logits (N, V) and int32 targets (N): a scalar, NaN when a target is outside [0, V). */
 export function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar | undefined {
   if (!fusedFor(logits, CROSS_ENTROPY) || targets.dtype !== "int32") return undefined;
-  return tf.engine().runKernel(CROSS_ENTROPY, { logits, targets }) as tf.Scalar;
+  return run<tf.Scalar>(CROSS_ENTROPY, { logits, targets });
 }
 
 /** Dropout on the attention weights, as fusedCausalAttention asks for it: undefined when there is none. */
@@ -109,7 +98,7 @@ export type AttentionDropout = () => { p: number; seed: number } | undefined;
 export function fusedCausalAttention(qkv: tf.Tensor3D, nHead: number, scale: number, dropout: AttentionDropout): tf.Tensor3D | undefined {
   if (!fusedFor(qkv, CAUSAL_ATTENTION) || qkv.shape[2] % (3 * nHead) !== 0) return undefined;
   const { p, seed } = dropout() ?? { p: 0, seed: 0 };
-  return tf.engine().runKernel(CAUSAL_ATTENTION, { qkv }, { nHead, scale: Math.fround(scale), p, seed }) as tf.Tensor3D;
+  return run<tf.Tensor3D>(CAUSAL_ATTENTION, { qkv }, { nHead, scale: Math.fround(scale), p, seed });
 }
 
 /** B, T, nh, hs, scale, p, seed of a fused attention call. */
@@ -122,13 +111,13 @@ function attentionArgs(qkv: TensorInfo, attrs: Record<string, unknown>): [number
 const causalAttention: KernelFunc = ({ inputs: { qkv }, backend, attrs }) => {
   const [B, T, C3] = qkv.shape;
   const y = backend.makeOutput([B, T, C3 / 3], "float32");
-  nativeKernels()!.causalAttention(floats(backend, qkv), floats(backend, y), ...attentionArgs(qkv, attrs));
+  requireNative().causalAttention(floats(backend, qkv), floats(backend, y), ...attentionArgs(qkv, attrs));
   return y;
 };
 
 const causalAttentionGrad: KernelFunc = ({ inputs: { dy, qkv }, backend, attrs }) => {
   const dqkv = backend.makeOutput(qkv.shape, "float32");
-  nativeKernels()!.causalAttentionGrad(floats(backend, dy), floats(backend, qkv), floats(backend, dqkv), ...attentionArgs(qkv, attrs));
+  requireNative().causalAttentionGrad(floats(backend, dy), floats(backend, qkv), floats(backend, dqkv), ...attentionArgs(qkv, attrs));
   return dqkv;
 };
 
@@ -141,32 +130,24 @@ function linearSizes(x: TensorInfo, weight: TensorInfo): [number, number, number
   return [rowsOf(x), inFeatures, weight.shape[0]];
 }
 
-const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) => {
+const linear: KernelFunc = ({ inputs: { x, weight, bias }, backend }) => {
   const [N, inF, outF] = linearSizes(x, weight);
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== outF)) throw new Error(`Linear: the bias must have shape [${outF}], got [${bias.shape}].`);
   const y = backend.makeOutput([...x.shape.slice(0, -1), outF], "float32");
-  const native = nativeKernels()!;
-  // (N, in) @ (in, out), + b on every row as each tile is stored (the bits of a separate Add), then relu if asked
-  native.matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1, bias ? floats(backend, bias) : undefined, attrs.relu ? 1 : 0);
+  // (N, in) @ (in, out), + b on every row as each tile is stored (the bits of a separate Add)
+  requireNative().matmul(floats(backend, x), floats(backend, weight), floats(backend, y), 1, 1, N, inF, outF, 0, 1, bias ? floats(backend, bias) : undefined);
   return y;
 };
 
-/** dx, dW (and db) of a Linear from dy; with y (the output of LINEAR_RELU), through the relu first: dy · step(y). */
-const linearGrad: KernelFunc = ({ inputs: { dy, x, weight, y }, backend, attrs }) => {
+/** dx, dW (and db) of a Linear from dy. */
+const linearGrad: KernelFunc = ({ inputs: { dy, x, weight }, backend, attrs }) => {
   const [N, inF, outF] = linearSizes(x, weight);
   const outputs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput(weight.shape, "float32")];
   if (attrs.hasBias) outputs.push(backend.makeOutput([outF], "float32"));
-  const native = nativeKernels()!;
-  // step(y) is step(x Wᵀ + b): relu keeps the sign of what it passes (NaN too) and makes the rest +0
-  const g = y ? backend.makeOutput(dy.shape, "float32") : dy;
-  try {
-    if (y) native.reluGrad(floats(backend, dy), floats(backend, y), floats(backend, g));
-    native.matmul(floats(backend, g), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = g W
-    // dW = gᵀ x, and db = Σ rows of g summed as the product reads g (the bits of sumRows)
-    native.matmul(floats(backend, g), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0, undefined, 0, attrs.hasBias ? floats(backend, outputs[2]) : undefined);
-  } finally {
-    if (y) backend.disposeData(g.dataId);
-  }
+  const native = requireNative();
+  native.matmul(floats(backend, dy), floats(backend, weight), floats(backend, outputs[0]), 1, 1, N, outF, inF, 0, 0); // dx = dy W
+  // dW = dyᵀ x, and db = Σ rows of dy summed as the product reads dy (the bits of sumRows)
+  native.matmul(floats(backend, dy), floats(backend, x), floats(backend, outputs[1]), 1, 1, outF, N, inF, 1, 0, undefined, 0, attrs.hasBias ? floats(backend, outputs[2]) : undefined);
   return outputs;
 };
 
@@ -176,7 +157,7 @@ const layerNorm: KernelFunc = ({ inputs: { x, weight, bias }, backend, attrs }) 
     throw new Error(`LayerNorm: weight and bias must have shape [${C}] for an input of shape [${x.shape}], got [${weight.shape}] and [${bias.shape}].`);
   }
   const y = backend.makeOutput(x.shape, "float32");
-  nativeKernels()!.layerNorm(floats(backend, x), floats(backend, weight), floats(backend, bias), floats(backend, y), rowsOf(x), C, attrs.eps as number);
+  requireNative().layerNorm(floats(backend, x), floats(backend, weight), floats(backend, bias), floats(backend, y), rowsOf(x), C, attrs.eps as number);
   return y;
 };
 
@@ -184,7 +165,7 @@ const layerNormGrad: KernelFunc = ({ inputs: { dy, x, weight }, backend, attrs }
   const C = lastAxis(x);
   const outputs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput([C], "float32"), backend.makeOutput([C], "float32")];
   const [dx, dw, db] = outputs.map((t) => floats(backend, t));
-  nativeKernels()!.layerNormGrad(floats(backend, dy), floats(backend, x), floats(backend, weight), dx, dw, db, rowsOf(x), C, attrs.eps as number);
+  requireNative().layerNormGrad(floats(backend, dy), floats(backend, x), floats(backend, weight), dx, dw, db, rowsOf(x), C, attrs.eps as number);
   return outputs;
 };
 
@@ -197,13 +178,13 @@ function checkSquare(x: TensorInfo): number {
 const causalSoftmax: KernelFunc = ({ inputs: { x }, backend }) => {
   const T = checkSquare(x);
   const y = backend.makeOutput(x.shape, "float32");
-  nativeKernels()!.causalSoftmax(floats(backend, x), floats(backend, y), rowsOf(x), T);
+  requireNative().causalSoftmax(floats(backend, x), floats(backend, y), rowsOf(x), T);
   return y;
 };
 
 const causalSoftmaxGrad: KernelFunc = ({ inputs: { dy, y }, backend }) => {
   const dx = backend.makeOutput(y.shape, "float32");
-  nativeKernels()!.causalSoftmaxGrad(floats(backend, dy), floats(backend, y), floats(backend, dx), rowsOf(y), lastAxis(y));
+  requireNative().causalSoftmaxGrad(floats(backend, dy), floats(backend, y), floats(backend, dx), rowsOf(y), lastAxis(y));
   return dx;
 };
 
@@ -217,7 +198,7 @@ const crossEntropy: KernelFunc = ({ inputs: { logits, targets }, backend }) => {
   checkLogits(logits, targets);
   const loss = backend.makeOutput([], "float32");
   const [N, V] = logits.shape;
-  const value = nativeKernels()!.crossEntropy(floats(backend, logits), ints(backend, targets), N, V);
+  const value = requireNative().crossEntropy(floats(backend, logits), ints(backend, targets), N, V);
   floats(backend, loss)[0] = value;
   return loss;
 };
@@ -225,51 +206,43 @@ const crossEntropy: KernelFunc = ({ inputs: { logits, targets }, backend }) => {
 const crossEntropyGrad: KernelFunc = ({ inputs: { dy, logits, targets }, backend }) => {
   const dx = backend.makeOutput(logits.shape, "float32");
   const [N, V] = logits.shape;
-  nativeKernels()!.crossEntropyGrad(floats(backend, logits), ints(backend, targets), floats(backend, dy)[0], floats(backend, dx), N, V);
+  requireNative().crossEntropyGrad(floats(backend, logits), ints(backend, targets), floats(backend, dy)[0], floats(backend, dx), N, V);
   return dx;
 };
 
-/** Registers the fused kernels and their gradients on the wasm backend (patchWasmKernels calls it, once). */
+let registered = false;
+
+/** Registers the fused kernels and their gradients on the wasm backend (initBackend calls it, once). */
 export function registerFusedKernels(): void {
+  if (registered) return;
+  registered = true;
   const kernels: [string, KernelFunc][] = [
     [LAYER_NORM, layerNorm], [LAYER_NORM_GRAD, layerNormGrad], [CAUSAL_SOFTMAX, causalSoftmax],
     [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad], [CROSS_ENTROPY, crossEntropy], [CROSS_ENTROPY_GRAD, crossEntropyGrad],
     [CAUSAL_ATTENTION, causalAttention], [CAUSAL_ATTENTION_GRAD, causalAttentionGrad], [LINEAR, linear], [LINEAR_GRAD, linearGrad],
-    [LINEAR_RELU, linear],
   ];
-  for (const [kernelName, kernelFunc] of kernels) tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs);
+  for (const [kernelName, kernelFunc] of kernels) registerWasmKernel(kernelName, kernelFunc);
+  const many = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor[];
   // A gradient kernel with several outputs runs once, in the gradient function's body: its outputs are each handed to
   // an input, and any not asked for are disposed with the backward pass's other temporaries.
   tf.registerGradient({
     kernelName: LAYER_NORM,
     inputsToSave: ["x", "weight"],
     gradFunc: (dy, [x, weight], attrs) => {
-      const [dx, dw, db] = run(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      const [dx, dw, db] = many(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap);
       return { x: () => dx, weight: () => dw, bias: () => db };
     },
   });
   tf.registerGradient({
     kernelName: CAUSAL_SOFTMAX,
     outputsToSave: [true],
-    gradFunc: (dy, [y]) => ({ x: () => run(CAUSAL_SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor }),
+    gradFunc: (dy, [y]) => ({ x: () => run(CAUSAL_SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) }),
   });
   tf.registerGradient({
     kernelName: LINEAR,
     inputsToSave: ["x", "weight"],
     gradFunc: (dy, [x, weight], attrs) => {
-      const [dx, dw, db] = run(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap) as tf.Tensor[];
-      const grads: Record<string, () => tf.Tensor> = { x: () => dx, weight: () => dw };
-      if (db) grads.bias = () => db;
-      return grads;
-    },
-  });
-  tf.registerGradient({
-    kernelName: LINEAR_RELU,
-    inputsToSave: ["x", "weight"],
-    outputsToSave: [true],
-    gradFunc: (dy, [x, weight, y], attrs) => {
-      const [dx, dw, db] = run(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight, y }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      const [dx, dw, db] = many(LINEAR_GRAD, { dy: dy as tf.Tensor, x, weight }, attrs as tf.NamedAttrMap);
       const grads: Record<string, () => tf.Tensor> = { x: () => dx, weight: () => dw };
       if (db) grads.bias = () => db;
       return grads;
@@ -278,13 +251,13 @@ export function registerFusedKernels(): void {
   tf.registerGradient({
     kernelName: CAUSAL_ATTENTION,
     inputsToSave: ["qkv"],
-    gradFunc: (dy, [qkv], attrs) => ({ qkv: () => run(CAUSAL_ATTENTION_GRAD, { dy: dy as tf.Tensor, qkv }, attrs as tf.NamedAttrMap) as tf.Tensor }),
+    gradFunc: (dy, [qkv], attrs) => ({ qkv: () => run(CAUSAL_ATTENTION_GRAD, { dy: dy as tf.Tensor, qkv }, attrs as tf.NamedAttrMap) }),
   });
   tf.registerGradient({
     kernelName: CROSS_ENTROPY,
     inputsToSave: ["logits", "targets"],
     gradFunc: (dy, [logits, targets]) => ({
-      logits: () => run(CROSS_ENTROPY_GRAD, { dy: dy as tf.Tensor, logits, targets }) as tf.Tensor,
+      logits: () => run(CROSS_ENTROPY_GRAD, { dy: dy as tf.Tensor, logits, targets }),
       targets: () => tf.zerosLike(targets),
     }),
   });

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CharTokenizer } from "../data/tokenizer";
-import { configNamed, gptConfigOf } from "../configs";
+import { gptConfigOf, named as configNamed } from "../configs";
 import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
 import { Module } from "../nn/module";
 import { CausalSelfAttention, MultiHeadAttention } from "../nn/multi-head";

@@ -5,23 +5,22 @@
  *                              (nanoGPT's `bias` for batched attention), so `model.load_state_dict(load_file(...))` is strict
  *   DIR/config.json            the model's configuration (ours and gpt.py's names), the vocabulary, each file's sha256,
  *                              and, from `npm run train`, where training stands
- *   DIR/optimizer.safetensors  AdamW's moments (`m.NAME`, `v.NAME`), for --resume
+ *   DIR/optimizer.safetensors  AdamW's moments (`m.NAME`, `v.NAME`), for resuming
  *
- * The directory is written whole or not at all: into a hidden sibling, then swapped into place by two renames. A save
- * that was killed leaves a sibling behind; the next save (or load) cleans it up, or restores the previous directory
- * when the kill fell between the two renames.
+ * A save goes only into a new or empty folder, or into one of ours (its config.json carries our `format`); the three
+ * files are replaced together, all or none (./dir-commit), and any other file in the folder is left as it is.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CharTokenizer } from "../data/tokenizer";
-import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
-import { Dropout } from "../nn/layers";
-import type { Module } from "../nn/module";
+import { GPTLanguageModel, validateConfig, type GPTConfig } from "../models/gpt";
 import { Rng } from "../random";
 import type { AdamW } from "../train/adamw";
-import { decodeSafetensors, encodeSafetensors, type NamedArray } from "./safetensors";
+import { commitFiles, isCommitFile, readSettled } from "./dir-commit";
+import { describeHolder, LOCK_FILE, lockHolder } from "./run-lock";
+import { decodeSafetensors, encodeSafetensors, type Decoded, type NamedArray } from "./safetensors";
 
 export const MODEL_DIR_FORMAT = "build-gpt-ts model directory 1";
 const MODEL_FILE = "model.safetensors";
@@ -37,7 +36,7 @@ export interface ModelDirConfig {
   vocabulary: string[];
   /** sha256 of each file, checked on load: a damaged or overwritten weight is refused. */
   files: Record<string, string>;
-  /** What npm run train needs to resume. */
+  /** Where a training run stands (./checkpoint), when one saved it. */
   training?: Record<string, unknown>;
   /** The notes saveModelDir was given. */
   meta?: Record<string, unknown>;
@@ -59,111 +58,57 @@ function maskBuffers(c: Required<GPTConfig>): NamedArray[] {
 }
 const isMaskBuffer = (name: string) => /^blocks\.\d+\.sa\.(heads\.\d+\.tril|bias)$/.test(name);
 
-/** The random streams of a model's Dropout layers (each draws its masks from its own Rng), in module order. */
-export function dropoutStreams(model: Module): Rng[] {
-  return model.namedModules().flatMap(([, m]) => {
-    const rng = m instanceof Dropout ? m.randomStream : undefined;
-    return rng ? [rng] : [];
-  });
-}
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
+/** The folder's entries other than the commit protocol's and the run lock. */
+const contents = (dir: string) => readdirSync(dir).filter((e) => !isCommitFile(e) && e !== LOCK_FILE);
 
 /**
- * Siblings left by saves that were killed: `.NAME.saving-PID` (a half-written copy: removed) and `.NAME.old-PID` (the
- * previous directory, moved aside: removed when DIR is in place, moved back when the kill came before DIR was).
+ * Throws unless a model can be saved into `dir`: it does not exist yet, or is an empty folder, or one of ours (a
+ * config.json with our format). Anything else — a file, a folder of other files, another program's config.json — is
+ * refused with what is there. Returns whether it already holds a model.
  */
-export function cleanUpInterruptedSaves(dir: string): void {
-  const parent = path.dirname(path.resolve(dir));
-  const base = path.basename(path.resolve(dir));
-  if (!existsSync(parent)) return;
-  for (const entry of readdirSync(parent)) {
-    const m = /^\.(.+)\.(saving|old)-(\d+)$/.exec(entry);
-    if (!m || m[1] !== base || Number(m[3]) === process.pid || pidAlive(Number(m[3]))) continue;
-    const sibling = path.join(parent, entry);
-    if (m[2] === "old" && !existsSync(path.join(dir, CONFIG_FILE)) && existsSync(path.join(sibling, CONFIG_FILE))) {
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(sibling, dir);
-    } else {
-      rmSync(sibling, { recursive: true, force: true });
-    }
+export function checkModelDirTarget(dir: string): "new" | "model" {
+  if (!existsSync(dir)) return "new";
+  if (!statSync(dir).isDirectory()) throw new Error(`Cannot save a model to ${dir}: it is a file. Choose a folder (new or empty) instead.`);
+  const entries = contents(dir);
+  if (entries.length === 0) return "new";
+  if (!entries.includes(CONFIG_FILE)) {
+    const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, … (${entries.length} entries)` : "");
+    throw new Error(`Cannot save a model to ${dir}: it is a folder of other files (${shown}), not a model directory. Nothing was written; choose a new or empty folder.`);
   }
+  let format: unknown;
+  try {
+    format = (JSON.parse(readFileSync(path.join(dir, CONFIG_FILE), "utf8")) as { format?: unknown } | null)?.format;
+  } catch {
+    format = undefined;
+  }
+  if (format !== MODEL_DIR_FORMAT) {
+    throw new Error(
+      `Cannot save a model to ${dir}: its config.json is not this library's (no "format": "${MODEL_DIR_FORMAT}"), so the folder ` +
+        `belongs to something else (a Hugging Face model, a project). Nothing was written; choose a new or empty folder.`,
+    );
+  }
+  return "model";
 }
 
-function writeFileDurably(file: string, bytes: Buffer): void {
-  const fd = openSync(file, "w");
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes `files` as the directory `dir`, replacing a previous model directory there, whole or not at all. */
-function writeDirectory(dir: string, files: Record<string, Buffer>): void {
-  const resolved = path.resolve(dir);
-  const parent = path.dirname(resolved);
-  const base = path.basename(resolved);
-  if (existsSync(resolved)) {
-    if (!statSync(resolved).isDirectory()) throw new Error(`Cannot save the model to ${dir}: it is a file. Choose a directory for --out.`);
-    const entries = readdirSync(resolved);
-    if (entries.length > 0 && !entries.includes(CONFIG_FILE)) {
-      throw new Error(`Cannot save the model to ${dir}: it is a directory that holds other files (${entries.slice(0, 3).join(", ")}…), not a model directory. Choose a new or empty directory for --out.`);
-    }
-  }
-  const saving = path.join(parent, `.${base}.saving-${process.pid}`);
-  const old = path.join(parent, `.${base}.old-${process.pid}`);
-  try {
-    mkdirSync(parent, { recursive: true });
-    cleanUpInterruptedSaves(resolved);
-    rmSync(saving, { recursive: true, force: true });
-    mkdirSync(saving);
-    for (const [name, bytes] of Object.entries(files)) writeFileDurably(path.join(saving, name), bytes);
-    if (existsSync(resolved)) renameSync(resolved, old);
-    renameSync(saving, resolved);
-    rmSync(old, { recursive: true, force: true });
-  } catch (err) {
-    try {
-      rmSync(saving, { recursive: true, force: true });
-      if (!existsSync(resolved) && existsSync(old)) renameSync(old, resolved); // put the previous one back
-    } catch {
-      /* the folder itself cannot be used: nothing of ours is there */
-    }
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === "ENOSPC" ? "the disk is full" : e.code === "EACCES" || e.code === "EROFS" || e.code === "EPERM" ? "the folder cannot be written" : e.code ?? e.message;
-    throw new Error(`Could not save the model to ${dir} (${why}); the previous checkpoint there, if any, is unchanged.`);
-  }
+/** Throws when a live training run other than this process holds `dir` (npm run train keeps it for its whole life). */
+export function checkNotLocked(dir: string): void {
+  const holder = existsSync(dir) ? lockHolder(dir) : undefined;
+  if (holder) throw new Error(`Cannot save a model to ${dir}: a training run is saving there (${describeHolder(holder)}). Wait for it to finish, or choose another folder.`);
 }
 
 /** A tensor's values, read asynchronously (a GPU backend cannot read synchronously). */
 const arrayOf = async (v: tf.Tensor) => Float32Array.from((await v.data()) as Float32Array);
 
 export interface SaveModelDirOptions {
-  /** Save the optimizer's moments and step count too (for --resume). */
+  /** Save the optimizer's moments and step count too (to resume training). */
   optimizer?: AdamW;
-  /** What the trainer needs to resume (JSON). */
+  /** Where a training run stands (JSON; ./checkpoint writes it). */
   training?: Record<string, unknown>;
   /** Notes of your own kept beside the model (JSON: steps trained, losses, ...), returned by loadModelDir as config.meta. */
   meta?: Record<string, unknown>;
 }
 
-/** Saves a GPTLanguageModel and its vocabulary as a model directory (see the top of this file). */
-export async function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions = {}): Promise<void> {
-  if (!(model instanceof GPTLanguageModel)) {
-    const kind = (model as object)?.constructor?.name ?? typeof model;
-    throw new Error(`A model directory holds a GPTLanguageModel (gpt.py's model); got ${kind}, which it cannot hold. Nothing was written to ${dir}. Train a "gpt" configuration (e.g. --config notebook-final) to save it.`);
-  }
-  if (tokenizer.vocabSize !== model.vocabSize) {
-    throw new Error(`The tokenizer has ${tokenizer.vocabSize} characters but the model's vocabSize is ${model.vocabSize}: save the tokenizer the model was trained with.`);
-  }
+async function encodeFiles(model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions): Promise<Record<string, Buffer>> {
   const named = model.namedParameters();
   const weights = encodeSafetensors([
     ...(await Promise.all(named.map(async ([name, v]) => ({ name, shape: v.shape, data: await arrayOf(v) })))),
@@ -190,47 +135,112 @@ export async function saveModelDir(dir: string, model: GPTLanguageModel, tokeniz
     ...(options.meta ? { meta: options.meta } : {}),
   };
   files[CONFIG_FILE] = Buffer.from(JSON.stringify(config, null, 1) + "\n");
-  writeDirectory(dir, files);
+  return files;
+}
+
+const reason = (e: NodeJS.ErrnoException) =>
+  e.code === "ENOSPC" ? "the disk is full" : ["EACCES", "EROFS", "EPERM"].includes(e.code ?? "") ? "the folder cannot be written" : e.code === "ENOTDIR" ? "a part of the path is a file" : e.code ?? e.message;
+
+/**
+ * Saves a GPTLanguageModel and its vocabulary as a model directory (see the top of this file): into a new or empty
+ * folder, or over the model of one of ours, keeping every other file there.
+ */
+export async function saveModelDir(dir: string, model: GPTLanguageModel, tokenizer: CharTokenizer, options: SaveModelDirOptions = {}): Promise<void> {
+  if (typeof dir !== "string" || dir.trim() === "") throw new Error(`saveModelDir: give the folder to save into, got ${JSON.stringify(dir)}.`);
+  if (!(model instanceof GPTLanguageModel)) {
+    const kind = (model as object)?.constructor?.name ?? typeof model;
+    throw new Error(`A model directory holds a GPTLanguageModel (gpt.py's model); got ${kind}, which it cannot hold. Nothing was written to ${dir}. Train a "gpt" configuration (e.g. --config notebook-final) to save it.`);
+  }
+  if (tokenizer.vocabSize !== model.vocabSize) {
+    throw new Error(`The tokenizer has ${tokenizer.vocabSize} characters but the model's vocabSize is ${model.vocabSize}: save the tokenizer the model was trained with.`);
+  }
+  checkModelDirTarget(dir);
+  checkNotLocked(dir);
+  const files = await encodeFiles(model, tokenizer, options);
+  try {
+    mkdirSync(dir, { recursive: true });
+    commitFiles(dir, files, options.optimizer ? [] : [OPTIMIZER_FILE]);
+  } catch (err) {
+    throw new Error(`Could not save the model to ${dir} (${reason(err as NodeJS.ErrnoException)}); the model there before, if any, is unchanged.`);
+  }
 }
 
 export interface LoadedModelDir {
   model: GPTLanguageModel;
   tokenizer: CharTokenizer;
   config: ModelDirConfig;
-  /** AdamW's saved state, when the directory has one. */
+  /** AdamW's saved state, when the directory has one and it was asked for. */
   optimizer?: { t: number; m: Float32Array[]; v: Float32Array[] };
 }
 
-function readChecked(dir: string, name: string, config: ModelDirConfig): Buffer {
-  const file = path.join(dir, name);
-  if (!existsSync(file)) throw new Error(`${dir} has no ${name}: the model directory is incomplete. Train again with --out ${dir}.`);
-  const bytes = readFileSync(file);
-  const want = config.files?.[name];
-  if (want !== undefined && sha256(bytes) !== want) {
-    throw new Error(`${file} is damaged: its sha256 differs from the one config.json recorded when it was saved. Train again, or restore it from a copy.`);
+const GPT_SIZE_KEYS = ["vocabSize", "blockSize", "nEmbd", "nHead", "nLayer"] as const;
+
+/** config.json's fields, each of the type it must have, or an error naming the file and the field. */
+function checkConfigFields(file: string, raw: unknown): ModelDirConfig {
+  const fail = (what: string) => new Error(`${file} is not a model directory's config.json: ${what}. Train again with --out, or restore the folder from a copy.`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw fail(`it holds ${JSON.stringify(raw)?.slice(0, 40)}, not an object`);
+  const c = raw as Partial<ModelDirConfig>;
+  if (c.model !== "GPTLanguageModel" || c.config === null || typeof c.config !== "object" || !Array.isArray(c.vocabulary)) {
+    throw fail(`it needs "model": "GPTLanguageModel", "config" and "vocabulary"`);
   }
-  return bytes;
+  for (const key of GPT_SIZE_KEYS) {
+    if (!Number.isInteger(c.config[key]) || c.config[key] < 1) throw fail(`config.${key} must be a positive integer, got ${JSON.stringify(c.config[key])}`);
+  }
+  if (!c.vocabulary.every((ch) => typeof ch === "string" && [...ch].length === 1)) throw fail("the vocabulary must be a list of single characters");
+  if (c.vocabulary.length !== c.config.vocabSize) {
+    throw new Error(`${file}: the vocabulary has ${c.vocabulary.length} characters but config.vocabSize is ${c.config.vocabSize}.`);
+  }
+  try {
+    validateConfig(c.config);
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+  if (c.files !== undefined && (c.files === null || typeof c.files !== "object")) throw fail(`"files" must map file names to sha256 sums`);
+  return c as ModelDirConfig;
 }
 
 /** Reads a model directory's config.json, with errors that name the file. */
 export function readModelDirConfig(dir: string): ModelDirConfig {
-  cleanUpInterruptedSaves(dir);
-  const file = path.join(dir, CONFIG_FILE);
   if (!existsSync(dir)) throw new Error(`${dir} does not exist. Train a model into it first: npm run train -- --config notebook-final --out ${dir}.`);
+  if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a model directory (npm run train -- --out DIR writes one).`);
+  return readSettled(dir, [CONFIG_FILE], (fileOf) => parseConfig(dir, fileOf(CONFIG_FILE)), () => true);
+}
+
+function parseConfig(dir: string, file: string): ModelDirConfig {
   if (!existsSync(file)) throw new Error(`${dir} has no ${CONFIG_FILE}: it is not a model directory (npm run train -- --out ${dir} writes one).`);
-  let config: ModelDirConfig;
+  let raw: unknown;
   try {
-    config = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`${file} is damaged: it is not valid JSON (${(err as Error).message}).`);
+    throw new Error(`${path.join(dir, CONFIG_FILE)} is damaged: it is not valid JSON (${(err as Error).message}).`);
   }
-  if (config.model !== "GPTLanguageModel" || typeof config.config !== "object" || !Array.isArray(config.vocabulary)) {
-    throw new Error(`${file} does not describe a GPTLanguageModel (it needs "model": "GPTLanguageModel", "config" and "vocabulary").`);
+  return checkConfigFields(path.join(dir, CONFIG_FILE), raw);
+}
+
+interface Snapshot {
+  config: ModelDirConfig;
+  bytes: Map<string, Buffer | undefined>;
+}
+
+/** config.json and the files it lists that `names` asks for, read together: never half of one save and half of the next. */
+function readSnapshot(dir: string, names: string[]): Snapshot {
+  const consistent = (s: Snapshot) => names.every((n) => s.bytes.get(n) === undefined || s.config.files?.[n] === undefined || sha256(s.bytes.get(n)!) === s.config.files[n]);
+  return readSettled(dir, [CONFIG_FILE, ...names], (fileOf) => {
+    const config = parseConfig(dir, fileOf(CONFIG_FILE));
+    const bytes = new Map(names.map((n) => [n, existsSync(fileOf(n)) ? readFileSync(fileOf(n)) : undefined]));
+    return { config, bytes };
+  }, consistent);
+}
+
+/** A listed file's bytes, checked against the sha256 config.json recorded. */
+function checkedBytes(dir: string, name: string, snapshot: Snapshot): Buffer {
+  const bytes = snapshot.bytes.get(name);
+  if (!bytes) throw new Error(`${dir} has no ${name}: the model directory is incomplete. Train again with --out ${dir}.`);
+  const want = snapshot.config.files?.[name];
+  if (want !== undefined && sha256(bytes) !== want) {
+    throw new Error(`${path.join(dir, name)} is damaged: its sha256 differs from the one config.json recorded when it was saved. Train again, or restore it from a copy.`);
   }
-  if (config.vocabulary.length !== config.config.vocabSize) {
-    throw new Error(`${file}: the vocabulary has ${config.vocabulary.length} characters but config.vocabSize is ${config.config.vocabSize}.`);
-  }
-  return config;
+  return bytes;
 }
 
 export interface LoadModelDirOptions {
@@ -240,62 +250,98 @@ export interface LoadModelDirOptions {
   tokenizer?: CharTokenizer;
   /** Settings the model must have; any difference is an error. */
   config?: Partial<GPTConfig>;
+  /** Read AdamW's saved state too (default true); sampling does not need it. */
+  optimizer?: boolean;
+}
+
+function checkVocabulary(dir: string, config: ModelDirConfig, expected: CharTokenizer): void {
+  if (expected.chars.join("") === config.vocabulary.join("")) return;
+  const theirs = new Set(config.vocabulary);
+  const ours = new Set(expected.chars);
+  const onlyTheirs = config.vocabulary.filter((c) => !ours.has(c));
+  const onlyOurs = expected.chars.filter((c) => !theirs.has(c));
+  const list = (cs: readonly string[]) => (cs.length ? cs.map((c) => JSON.stringify(c)).join(" ") : "none");
+  throw new Error(
+    `${dir} was trained on another vocabulary (${config.vocabulary.length} characters; the tokenizer given has ${expected.vocabSize}): ` +
+      `only in the model: ${list(onlyTheirs)}; only in the tokenizer: ${list(onlyOurs)}${onlyTheirs.length + onlyOurs.length === 0 ? " (the same characters in another order)" : ""}. ` +
+      `Its token ids would mean other characters: use the tokenizer it returns.`,
+  );
+}
+
+/**
+ * The sizes config.json gives, checked against the weights file's own shapes before a model of those sizes is built
+ * (a damaged or hand-edited config.json could otherwise ask for gigabytes).
+ */
+function checkSizesAgainstWeights(file: string, c: GPTConfig, weights: Decoded): void {
+  const expect = (name: string, shape: number[]) => {
+    const t = weights.tensors.get(name);
+    if (t && t.shape.join(",") !== shape.join(",")) {
+      throw new Error(`${file} does not fit the model config.json describes: ${name} is (${t.shape}), config.json's sizes make it (${shape}).`);
+    }
+  };
+  expect("token_embedding_table.weight", [c.vocabSize, c.nEmbd]);
+  expect("position_embedding_table.weight", [c.blockSize, c.nEmbd]);
+  const layers = new Set([...weights.tensors.keys()].map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((i) => i !== undefined));
+  if (layers.size !== c.nLayer) throw new Error(`${file} does not fit the model config.json describes: it holds ${layers.size} blocks, config.json says nLayer ${c.nLayer}.`);
+}
+
+function fillWeights(file: string, model: GPTLanguageModel, weights: Decoded): void {
+  const params = new Map(model.namedParameters());
+  const problems: string[] = [];
+  for (const [name, v] of params) {
+    const t = weights.tensors.get(name);
+    if (!t) problems.push(`missing ${name} (${v.shape})`);
+    else if (t.shape.join(",") !== v.shape.join(",")) problems.push(`${name} is (${t.shape}), the model's is (${v.shape})`);
+    else if (!t.data.every(Number.isFinite)) problems.push(`${name} holds values that are not finite (NaN or Infinity)`);
+  }
+  for (const name of weights.tensors.keys()) if (!params.has(name) && !isMaskBuffer(name)) problems.push(`unexpected ${name}: the model has no such parameter`);
+  if (problems.length) throw new Error(`${file} does not fit the model config.json describes:\n  ${problems.join("\n  ")}`);
+  const state = Object.fromEntries([...params.keys()].map((name) => [name, tf.tensor(weights.tensors.get(name)!.data, weights.tensors.get(name)!.shape)]));
+  try {
+    model.loadStateDict(state);
+  } finally {
+    tf.dispose(Object.values(state));
+  }
+}
+
+function readOptimizer(file: string, bytes: Buffer, names: string[]): LoadedModelDir["optimizer"] {
+  const o = decodeSafetensors(bytes, file);
+  const get = (name: string) => {
+    const t = o.tensors.get(name);
+    if (!t) throw new Error(`${file} has no ${name}: it belongs to another model. Train again, or restore the folder from a copy.`);
+    return t.data;
+  };
+  const t = Number(o.metadata.t);
+  if (!(Number.isInteger(t) && t >= 0)) throw new Error(`${file} is damaged: its step count (metadata "t") is ${JSON.stringify(o.metadata.t)}, not a whole number.`);
+  return { t, m: names.map((n) => get(`m.${n}`)), v: names.map((n) => get(`v.${n}`)) };
 }
 
 /**
  * Loads a model directory: a new GPTLanguageModel with its weights (in evaluation mode), the tokenizer of its
- * vocabulary, its config.json, and AdamW's state when saved. A missing, extra or misshapen tensor, a non-finite weight
- * or a file whose checksum differs is an error that names it.
+ * vocabulary, its config.json, and AdamW's state when saved (unless `optimizer: false`). A missing, extra or misshapen
+ * tensor, a non-finite weight or a file whose checksum differs is an error that names it. A save in progress is waited
+ * for; a killed one's leftovers are finished or ignored.
  */
-export function loadModelDir(dir: string, { rng = new Rng(1337), tokenizer: expected, config: want = {} }: LoadModelDirOptions = {}): LoadedModelDir {
-  const config = readModelDirConfig(dir);
+export function loadModelDir(dir: string, { rng = new Rng(1337), tokenizer: expected, config: want = {}, optimizer: withOptimizer = true }: LoadModelDirOptions = {}): LoadedModelDir {
+  readModelDirConfig(dir); // a missing folder or config.json, named
+  const snapshot = readSnapshot(dir, withOptimizer ? [MODEL_FILE, OPTIMIZER_FILE] : [MODEL_FILE]);
+  const { config } = snapshot;
   for (const [key, value] of Object.entries(want)) {
     const got = config.config[key as keyof GPTConfig];
     if (got !== value) throw new Error(`${dir} holds a model with ${key} = ${JSON.stringify(got)}, but ${JSON.stringify(value)} was expected.`);
   }
-  if (expected && expected.chars.join("") !== config.vocabulary.join("")) {
-    const theirs = new Set(config.vocabulary);
-    const ours = new Set(expected.chars);
-    const onlyTheirs = config.vocabulary.filter((c) => !ours.has(c));
-    const onlyOurs = expected.chars.filter((c) => !theirs.has(c));
-    const list = (cs: readonly string[]) => (cs.length ? cs.map((c) => JSON.stringify(c)).join(" ") : "none");
-    throw new Error(
-      `${dir} was trained on another vocabulary (${config.vocabulary.length} characters; the tokenizer given has ${expected.vocabSize}): ` +
-        `only in the model: ${list(onlyTheirs)}; only in the tokenizer: ${list(onlyOurs)}${onlyTheirs.length + onlyOurs.length === 0 ? " (the same characters in another order)" : ""}. ` +
-        `Its token ids would mean other characters: use the tokenizer it returns.`,
-    );
-  }
+  if (expected) checkVocabulary(dir, config, expected);
   const file = path.join(dir, MODEL_FILE);
-  const { tensors } = decodeSafetensors(readChecked(dir, MODEL_FILE, config), file);
+  const weights = decodeSafetensors(checkedBytes(dir, MODEL_FILE, snapshot), file);
+  checkSizesAgainstWeights(file, config.config, weights);
   const tokenizer = new CharTokenizer(config.vocabulary);
   const model = new GPTLanguageModel(config.config, rng); // the rng seeds dropout, should it train on
   try {
-    const params = new Map(model.namedParameters());
-    const problems: string[] = [];
-    for (const [name, v] of params) {
-      const t = tensors.get(name);
-      if (!t) problems.push(`missing ${name} (${v.shape})`);
-      else if (t.shape.join(",") !== v.shape.join(",")) problems.push(`${name} is (${t.shape}), the model's is (${v.shape})`);
-      else if (!t.data.every(Number.isFinite)) problems.push(`${name} holds values that are not finite (NaN or Infinity)`);
-    }
-    for (const name of tensors.keys()) if (!params.has(name) && !isMaskBuffer(name)) problems.push(`unexpected ${name}: the model has no such parameter`);
-    if (problems.length) throw new Error(`${file} does not fit the model config.json describes:\n  ${problems.join("\n  ")}`);
-    const state = Object.fromEntries([...params.keys()].map((name) => [name, tf.tensor(tensors.get(name)!.data, tensors.get(name)!.shape)]));
-    try {
-      model.loadStateDict(state);
-    } finally {
-      tf.dispose(Object.values(state));
-    }
-    let optimizer: LoadedModelDir["optimizer"];
-    if (config.files?.[OPTIMIZER_FILE]) {
-      const o = decodeSafetensors(readChecked(dir, OPTIMIZER_FILE, config), path.join(dir, OPTIMIZER_FILE));
-      const get = (name: string) => {
-        const t = o.tensors.get(name);
-        if (!t) throw new Error(`${path.join(dir, OPTIMIZER_FILE)} has no ${name}.`);
-        return t.data;
-      };
-      optimizer = { t: Number(o.metadata.t), m: [...params.keys()].map((n) => get(`m.${n}`)), v: [...params.keys()].map((n) => get(`v.${n}`)) };
-    }
+    fillWeights(file, model, weights);
+    const names = model.namedParameters().map(([n]) => n);
+    const optimizer = withOptimizer && config.files?.[OPTIMIZER_FILE]
+      ? readOptimizer(path.join(dir, OPTIMIZER_FILE), checkedBytes(dir, OPTIMIZER_FILE, snapshot), names)
+      : undefined;
     model.eval();
     return { model, tokenizer, config, optimizer };
   } catch (err) {

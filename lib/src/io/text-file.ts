@@ -11,8 +11,15 @@ export function minimumTextLength(blockSize: number, trainFraction = 0.9): numbe
 /** The UTF-8 text of `file`: a missing, empty, binary or not-UTF-8 file is an error that says so. */
 export function readTrainingText(file: string): string {
   if (!existsSync(file)) throw new Error(`--data ${file}: no such file. Give the path of a UTF-8 text file.`);
-  if (statSync(file).isDirectory()) throw new Error(`--data ${file} is a directory; give the path of a UTF-8 text file in it.`);
-  const bytes = readFileSync(file);
+  const stat = statSync(file);
+  if (stat.isDirectory()) throw new Error(`--data ${file} is a directory; give the path of a UTF-8 text file in it.`);
+  if (!stat.isFile()) throw new Error(`--data ${file} is not a regular file (a device, a pipe or a socket, which may never end): give the path of a UTF-8 text file.`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new Error(`--data ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check that it is yours to read.`);
+  }
   if (bytes.length === 0) throw new Error(`--data ${file} is empty; a training text needs characters to learn from.`);
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw new Error(`--data ${file} looks binary (a zero byte at offset ${nul}): give a UTF-8 text file (plain text: .txt, .md, source code), not a binary one.`);

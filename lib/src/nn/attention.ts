@@ -1,6 +1,6 @@
 /** Causal self-attention, as the lecture builds it: one head at a time. */
 import * as tf from "@tensorflow/tfjs";
-import { fusedCausalSoftmax } from "../engine/fused-kernels";
+import * as fast from "../engine/fast";
 import { Dropout, Linear } from "./layers";
 import { checkSizes, Module } from "./module";
 
@@ -34,9 +34,7 @@ export function scaledAffinities(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
  * scores (..., T, T) -> wei (..., T, T)
  */
 export function causalSoftmax<R extends tf.Rank>(scores: tf.Tensor<R>): tf.Tensor<R> {
-  const fused = fusedCausalSoftmax(scores); // the same maths in one native kernel, where it runs
-  if (fused) return fused;
-  return tf.tidy(() => {
+  return fast.causalSoftmax(scores) ?? tf.tidy(() => {
     const T = scores.shape[scores.rank - 1];
     // Added, not tf.where: the (T, T) mask broadcasts over the batch dimensions without tiling a bool tensor,
     // which the wasm backend cannot do.

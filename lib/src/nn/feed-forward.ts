@@ -31,7 +31,7 @@ export class FeedForward extends Module {
   /** x (B, T, C) -> (B, T, C) */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const h = this.fc.forwardRelu(x); // relu(fc(x)), (B, T, hidden)
+      const h = tf.relu(this.fc.forward(x)); // (B, T, hidden)
       return this.proj ? this.dropout.forward(this.proj.forward(h)) : h;
     });
   }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { fusedLayerNorm } from "../engine/fused-kernels";
+import * as fast from "../engine/fast";
 import { checkSizes, Module } from "./module";
 
 /**
@@ -22,9 +22,7 @@ export class LayerNorm extends Module {
 
   /** x (..., C) -> (..., C) */
   forward<T extends tf.Tensor>(x: T): T {
-    const fused = fusedLayerNorm(x, this.weight, this.bias, this.eps); // the same maths in one native kernel, where it runs
-    if (fused) return fused;
-    return tf.tidy(() => {
+    return fast.layerNorm(x, this.weight, this.bias, this.eps) ?? tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true); // (..., 1) each; biased variance, as PyTorch
       return x.sub(mean).div(variance.add(this.eps).sqrt()).mul(this.weight).add(this.bias) as T;
     });

@@ -1,8 +1,6 @@
 /** The layers the lecture takes from torch.nn. Their values are drawn by Module.initWeights, as PyTorch draws them. */
 import * as tf from "@tensorflow/tfjs";
-import { gpuDropout } from "../engine/webgpu";
-import { fusedLinear } from "../engine/fused-kernels";
-import { nativeDropout } from "../engine/wasm-kernels";
+import * as fast from "../engine/fast";
 import { Rng } from "../random";
 import { checkSizes, Module, type InitOptions } from "./module";
 
@@ -64,21 +62,13 @@ export class Linear extends Module {
   /** x (..., in) -> (..., out) */
   forward<T extends tf.Tensor>(x: T): T {
     this.assertInitialised(`Linear(${this.inFeatures} → ${this.outFeatures})`);
-    const fused = fusedLinear(x, this.weight, this.bias); // the same maths in one native kernel, where it runs
-    if (fused) return fused;
-    return tf.tidy(() => {
+    return fast.linear(x, this.weight, this.bias) ?? tf.tidy(() => {
       const shape = x.shape;
       const x2 = x.reshape([-1, this.inFeatures]); // (N, in)
       let y = tf.matMul(x2, this.weight, false, true); // (N, out)
       if (this.bias) y = y.add(this.bias);
       return y.reshape([...shape.slice(0, -1), this.outFeatures]) as T;
     });
-  }
-
-  /** relu(forward(x)), as FeedForward's first layer uses it; one native kernel each way where the fused ones run. */
-  forwardRelu<T extends tf.Tensor>(x: T): T {
-    this.assertInitialised(`Linear(${this.inFeatures} → ${this.outFeatures})`);
-    return fusedLinear(x, this.weight, this.bias, true) ?? tf.tidy(() => tf.relu(this.forward(x)));
   }
 }
 
@@ -104,23 +94,10 @@ export class Dropout extends Module {
   /** Loading weights does not seed dropout: only initWeights does. */
   protected override loaded(): void {}
 
-  /**
-   * Draws the seed of the mask a forward pass would apply now (the stream moves on as forward's does); undefined when
-   * it would apply none (evaluation mode, or p = 0). For kernels that apply the mask themselves (fusedCausalAttention).
-   */
-  drawMask(): { p: number; seed: number } | undefined {
-    if (!this.training || this.p === 0) return undefined;
-    if (!this.rng) throw new Error(`Dropout(${this.p}) in training mode has no random stream yet: call initWeights(rng) on it or on the model that holds it.`);
-    return { p: this.p, seed: this.rng.seed() };
-  }
-
   forward<T extends tf.Tensor>(x: T): T {
-    const mask = this.drawMask();
-    if (!mask) return x;
-    const { seed } = mask;
-    // On the GPU the mask is drawn in the shader (tf.dropout would fill it in JavaScript and upload it).
-    if (tf.getBackend() === "webgpu") return gpuDropout(x, this.p, seed);
-    // On the native CPU kernels, too (nativeDropout is undefined elsewhere, and with GPT_NATIVE=0).
-    return nativeDropout(x, this.p, seed) ?? (tf.dropout(x, this.p, undefined, seed) as T);
+    if (!this.training || this.p === 0) return x;
+    if (!this.rng) throw new Error(`Dropout(${this.p}) in training mode has no random stream yet: call initWeights(rng) on it or on the model that holds it.`);
+    const seed = this.rng.seed();
+    return fast.dropout(x, this.p, seed) ?? (tf.dropout(x, this.p, undefined, seed) as T);
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { fusedCrossEntropy } from "../engine/fused-kernels";
+import * as fast from "../engine/fast";
 
 /**
  * F.cross_entropy: the mean over rows of −log softmax(logits)[target].
@@ -8,9 +8,7 @@ import { fusedCrossEntropy } from "../engine/fused-kernels";
  * there; a tensor op cannot without reading the targets back, so trainStep, which reads the loss, raises and names the id.
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  const fused = fusedCrossEntropy(logits, targets); // the same maths in one native kernel, where it runs
-  if (fused) return fused;
-  return tf.tidy(() => {
+  return fast.crossEntropy(logits, targets) ?? tf.tidy(() => {
     const vocabSize = logits.shape[1];
     const logProbs = tf.logSoftmax(logits); // (N, V)
     const picked = logProbs.mul(tf.oneHot(targets, vocabSize)).sum(1); // (N): log-probability of each target

@@ -1,6 +1,6 @@
 /** Several heads of causal self-attention in parallel: per head (as the lecture) and batched (as nanoGPT). */
 import * as tf from "@tensorflow/tfjs";
-import { fusedCausalAttention } from "../engine/fused-kernels";
+import * as fast from "../engine/fast";
 import { AttentionHooks, causalSoftmax, Head, type AttentionHook } from "./attention";
 import { Dropout, Linear } from "./layers";
 import { checkSizes, Module } from "./module";
@@ -75,22 +75,34 @@ export class CausalSelfAttention extends Module implements SelfAttention {
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const qkv = this.cAttn.forward(x); // (B, T, 3C)
-      // The heads in one native kernel where it runs: the same maths as attend(); not while hooks look at the weights.
-      const fused = this.hooks.active ? undefined : fusedCausalAttention(qkv, this.numHeads, this.headSize ** -0.5, () => this.attnDropout.drawMask());
-      return this.residDropout.forward(this.cProj.forward(fused ?? this.attend(qkv)));
+      if (this.hooks.active) {
+        const [q, k] = this.splitHeads(qkv);
+        this.hooks.call(this.weights(q, k)); // what onAttention's hooks see
+      }
+      const y = fast.causalAttention(qkv, this.numHeads, this.headSize ** -0.5, this.attnDropout) ?? this.attend(qkv); // (B, T, C)
+      return this.residDropout.forward(this.cProj.forward(y));
     });
+  }
+
+  /** qkv (B, T, 3C) -> [q, k, v], each (B, nh, T, hs) */
+  private splitHeads(qkv: tf.Tensor3D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    const [B, T] = qkv.shape;
+    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => t.reshape([B, T, this.numHeads, this.headSize]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
+    return [q, k, v];
+  }
+
+  /** Every head's attention weights, the causal softmax of q·kᵀ / √hs: q, k (B, nh, T, hs) -> (B, nh, T, T) */
+  private weights(q: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
+    const scores = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5) as tf.Tensor4D; // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
+    return causalSoftmax(scores);
   }
 
   /** Every head's causal self-attention: qkv (B, T, 3C) -> y (B, T, C), head h's output in columns h·hs..(h+1)·hs. */
   private attend(qkv: tf.Tensor3D): tf.Tensor3D {
     const [B, T, C3] = qkv.shape;
-    const C = C3 / 3;
-    const splitHeads = (t: tf.Tensor) => t.reshape([B, T, this.numHeads, this.headSize]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    const [q, k, v] = tf.split(qkv, 3, -1).map(splitHeads); // 3 × (B, nh, T, hs)
-    const scores = tf.matMul(q, k, false, true).mul(this.headSize ** -0.5) as tf.Tensor4D; // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
-    const att = causalSoftmax(scores); // (B, nh, T, T)
-    this.hooks.call(att);
-    return tf.matMul(this.attnDropout.forward(att), v).transpose([0, 2, 1, 3]).reshape([B, T, C]) as tf.Tensor3D; // (B, nh, T, hs) -> (B, T, C)
+    const [q, k, v] = this.splitHeads(qkv); // 3 × (B, nh, T, hs)
+    const att = this.attnDropout.forward(this.weights(q, k)); // (B, nh, T, T)
+    return tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B, T, C3 / 3]) as tf.Tensor3D; // (B, nh, T, hs) -> (B, T, C)
   }
 
   /** Calls `hook` with every head's attention weights (B, nHead, T, T) of each forward pass, until the returned function is called. */

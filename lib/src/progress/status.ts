@@ -11,6 +11,10 @@ export interface TrainStatus {
   /** The step this run started from: 0, or the steps already taken when it resumed. Default 0. */
   startStep?: number;
   maxIters: number;
+  /** A time budget (train's maxMinutes), in milliseconds; the run stops when it is spent. */
+  budgetMs?: number;
+  /** Milliseconds of the budget spent before this run (a resumed run). */
+  spentMs?: number;
   /** The loss of the latest training batch; undefined before the first step. */
   loss?: number;
   /** The latest evaluation (mean train and val loss over evalIters batches). */
@@ -48,13 +52,23 @@ export function tokensPerSecond(s: Pick<TrainStatus, "step" | "startStep" | "ste
   return steps > 0 && s.stepMs > 0 ? (steps * s.tokensPerStep * 1000) / s.stepMs : undefined;
 }
 
-/** The steps left at the mean time per step so far, plus the evaluations left at the mean time per evaluation. */
-export function timeLeftMs(s: Pick<TrainStatus, "step" | "startStep" | "maxIters" | "stepMs" | "evalMs" | "evals" | "evalsTotal">): number | undefined {
+/**
+ * With a time budget, what is left of it; else the steps left at the mean time per step so far, plus the evaluations
+ * left at the mean time per evaluation.
+ */
+export function timeLeftMs(s: Pick<TrainStatus, "step" | "startStep" | "maxIters" | "stepMs" | "evalMs" | "evals" | "evalsTotal" | "budgetMs" | "spentMs" | "elapsedMs">): number | undefined {
+  if (s.budgetMs !== undefined) return Math.max(0, s.budgetMs - (s.spentMs ?? 0) - s.elapsedMs);
   const done = stepsThisRun(s);
   if (done === 0) return undefined;
   const steps = ((s.maxIters - s.step) * s.stepMs) / done;
   const evals = s.evals > 0 ? ((s.evalsTotal - s.evals) * s.evalMs) / s.evals : 0;
   return Math.max(0, steps + evals);
+}
+
+/** How far the run is, 0..1: of its budget's time, or of its steps. */
+export function fractionDone(s: Pick<TrainStatus, "step" | "maxIters" | "budgetMs" | "spentMs" | "elapsedMs">): number {
+  if (s.budgetMs !== undefined) return Math.min(1, ((s.spentMs ?? 0) + s.elapsedMs) / s.budgetMs);
+  return s.maxIters > 0 ? s.step / s.maxIters : 1;
 }
 
 /** "0.8 s", "42 s", "3 min 05 s", "1 h 02 min". */
@@ -76,6 +90,9 @@ export function formatRate(tokensPerSec: number): string {
 
 const losses = (p: EvalPoint) => `train ${p.train.toFixed(4)}, val ${p.val.toFixed(4)}`;
 
+/** "1200/3000", or with a time budget (the steps are not known ahead) "1200". */
+const stepOf = (s: Pick<TrainStatus, "step" | "maxIters" | "budgetMs">) => (s.budgetMs === undefined ? `${s.step}/${s.maxIters}` : `${s.step}`);
+
 /**
  * The progress line. Running: "bigram: step 1200/3000 · loss 2.5123 · train 2.5011, val 2.5302 (step 900) ·
  * 12.3k tok/s · 20 s left". Finished: "bigram: 3000 steps in 41 s · train 2.4617, val 2.4851 · 12.3k tok/s".
@@ -90,10 +107,10 @@ export function progressLine(s: Readonly<TrainStatus>, label?: string): string {
   if (s.state === "done") {
     parts = [`${s.step} steps in ${formatDuration(s.elapsedMs)}`, s.lastEval && losses(s.lastEval), rate];
   } else if (s.state === "interrupted" || s.state === "failed") {
-    parts = [`${s.state} at step ${s.step}/${s.maxIters} after ${formatDuration(s.elapsedMs)}`, evalAt,
+    parts = [`${s.state} at step ${stepOf(s)} after ${formatDuration(s.elapsedMs)}`, evalAt,
       s.state === "interrupted" ? `the model keeps the weights of step ${s.step}` : undefined];
   } else {
-    parts = [`step ${s.step}/${s.maxIters}`, s.loss === undefined ? undefined : `loss ${s.loss.toFixed(4)}`, evalAt,
+    parts = [`step ${stepOf(s)}`, s.loss === undefined ? undefined : `loss ${s.loss.toFixed(4)}`, evalAt,
       rate, left === undefined ? undefined : `${formatDuration(left)} left`, s.evaluating ? "evaluating" : undefined];
   }
   const text = parts.filter(Boolean).join(" · ");

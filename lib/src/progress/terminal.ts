@@ -3,7 +3,7 @@
  * redrawn in place with a carriage return, a few times a second. Quiet when stderr is not a terminal (redirected to a
  * file, piped) or when CI is set, so logs get only what the program prints itself.
  */
-import { progressLine, type TrainProgress } from "./status";
+import { fractionDone, progressLine, type TrainProgress } from "./status";
 import { Throttle } from "./throttle";
 
 /** The part of a stream the bar needs (process.stderr, or a stand-in in tests). */
@@ -86,7 +86,7 @@ export class TerminalBar {
 export function terminalProgress(label = "training", options: TerminalBarOptions = {}): TrainProgress {
   const bar = new TerminalBar(label, options);
   return {
-    update: (s) => bar.update(s.step, s.maxIters, progressLine(s)),
+    update: (s) => bar.update(fractionDone(s), 1, progressLine(s)),
     end: (s) => bar.finish(progressLine(s)),
   };
 }

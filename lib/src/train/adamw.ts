@@ -3,7 +3,8 @@
  * tfjs ships Adam but not AdamW.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedAdamWStep, type AdamWEntry, type AdamWHyper } from "../engine/wasm-kernels";
+import * as fast from "../engine/fast";
+import type { AdamWEntry, AdamWHyper } from "./types";
 
 export interface AdamWOptions {
   lr?: number;
@@ -11,6 +12,11 @@ export interface AdamWOptions {
   eps?: number;
   /** Decoupled weight decay; PyTorch's default is 0.01. */
   weightDecay?: number;
+  /**
+   * Which parameters decay: "all" (default: torch.optim.AdamW over model.parameters(), as gpt.py) or "matrices"
+   * (nanoGPT's two parameter groups: weight matrices and embeddings decay; biases and LayerNorm's vectors do not).
+   */
+  decayOn?: "all" | "matrices";
 }
 
 /** Each setting in its allowed range, or an error that gives the range. */
@@ -48,13 +54,16 @@ export class AdamW {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly decayOn: "all" | "matrices";
   /** Steps taken so far. */
   t = 0;
   private readonly m = new Map<tf.Variable, tf.Variable>();
   private readonly v = new Map<tf.Variable, tf.Variable>();
 
-  constructor(readonly params: tf.Variable[], { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01 }: AdamWOptions = {}) {
+  constructor(readonly params: tf.Variable[], { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01, decayOn = "all" }: AdamWOptions = {}) {
     checkSettings({ lr, beta1: betas[0], beta2: betas[1], eps, weightDecay }); // before anything is allocated
+    if (decayOn !== "all" && decayOn !== "matrices") throw new Error(`AdamW: decayOn must be "all" or "matrices", got ${JSON.stringify(decayOn)}.`);
+    this.decayOn = decayOn;
     this.lr = lr;
     [this.beta1, this.beta2] = betas;
     this.eps = eps;
@@ -66,28 +75,37 @@ export class AdamW {
     }
   }
 
+  /** Whether `p` decays: every parameter, or (decayOn "matrices") those of two or more dimensions. */
+  private decays(p: tf.Variable): boolean {
+    return this.decayOn === "all" || p.rank >= 2;
+  }
+
   /** Applies one update. `grads` maps each parameter's tfjs variable name to its gradient (as tf.variableGrads returns). */
   step(grads: tf.NamedTensorMap): void {
     checkSettings(this);
     const t = this.t + 1;
     const { lr, beta1, beta2, eps, weightDecay } = this;
     const hyper: AdamWHyper = { lr, beta1, beta2, eps, weightDecay, stepSize: lr / (1 - beta1 ** t), bias2Sqrt: Math.sqrt(1 - beta2 ** t) };
-    const entries: AdamWEntry[] = [];
+    const groups = new Map<number, AdamWEntry[]>(); // weight decay -> its parameters' entries
     for (const p of this.params) {
       const g = grads[p.name];
-      if (g) entries.push({ p, g, m: this.m.get(p)!, v: this.v.get(p)! }); // none: a parameter the loss does not depend on
+      if (!g) continue; // a parameter the loss does not depend on
+      const decay = this.decays(p) ? weightDecay : 0;
+      if (!groups.has(decay)) groups.set(decay, []);
+      groups.get(decay)!.push({ p, g, m: this.m.get(p)!, v: this.v.get(p)! });
     }
-    // The one seam to fast code: every update in one native call, in place, where that runs (see engine/wasm-kernels);
-    // the reference maths for the rest.
-    const rest = fusedAdamWStep()?.(entries, hyper) ?? entries;
-    tf.tidy(() => {
-      for (const { p, g, m, v } of rest) {
-        const [p2, m2, v2] = adamwUpdate(p, g, m, v, hyper);
-        m.assign(m2);
-        v.assign(v2);
-        p.assign(p2);
-      }
-    });
+    for (const [decay, entries] of groups) {
+      const groupHyper = { ...hyper, weightDecay: decay };
+      const rest = fast.adamw(entries, groupHyper) ?? entries; // in place, natively, where that runs
+      tf.tidy(() => {
+        for (const { p, g, m, v } of rest) {
+          const [p2, m2, v2] = adamwUpdate(p, g, m, v, groupHyper);
+          m.assign(m2);
+          v.assign(v2);
+          p.assign(p2);
+        }
+      });
+    }
     this.t = t;
   }
 

@@ -6,6 +6,9 @@
  */
 import type { TrainResult } from "./types";
 
+/** The signals a run can stop on: Ctrl-C or the kernel's interrupt, a `kill` or a container's stop, a closed terminal. */
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
 /** Thrown by train() when it stops early: the kernel was interrupted, or the `signal` it was given was aborted. */
 export class TrainingInterrupted extends Error {
   override readonly name = "TrainingInterrupted";
@@ -15,35 +18,42 @@ export class TrainingInterrupted extends Error {
     readonly step: number,
     /** Everything recorded before the interruption. */
     readonly result: TrainResult,
+    /** The process signal that stopped it; undefined when its AbortSignal did. */
+    readonly byProcessSignal?: Signal,
   ) {
     super(`Training interrupted at step ${step}: the model keeps the weights of step ${step}; training can resume from there.`);
   }
 }
 
 export interface InterruptWatch {
-  /** True once SIGINT has arrived since the watch began. */
+  /** True once one of the signals has arrived since the watch began. */
   readonly interrupted: boolean;
+  /** The first signal that arrived. */
+  readonly signal?: Signal;
   /** Stops listening. */
   close(): void;
 }
 
 /**
- * Listens for SIGINT until closed. By default only when the process already handles SIGINT, as the tslab kernel
- * does: a plain Node script has no handler, and adding one would take away Ctrl-C's default, exiting.
+ * Listens for `signals` (true: SIGINT) until closed. By default only for SIGINT and only when the process already
+ * handles it, as the tslab kernel does: a plain Node script has no handler, and adding one would take away Ctrl-C's
+ * default, exiting.
  */
-export function watchInterrupts(enabled = hasSignals() && process.listenerCount("SIGINT") > 0): InterruptWatch {
-  let interrupted = false;
-  const listener = () => {
-    interrupted = true;
-  };
-  const listening = enabled && hasSignals();
-  if (listening) process.on("SIGINT", listener);
+export function watchInterrupts(enabled: boolean | Signal[] = hasSignals() && process.listenerCount("SIGINT") > 0): InterruptWatch {
+  let arrived: Signal | undefined;
+  const signals: Signal[] = enabled === true ? ["SIGINT"] : enabled === false ? [] : enabled;
+  const listeners = signals.map((name) => [name, () => (arrived ??= name)] as const);
+  const listening = hasSignals();
+  if (listening) for (const [name, listener] of listeners) process.on(name, listener);
   return {
     get interrupted() {
-      return interrupted;
+      return arrived !== undefined;
+    },
+    get signal() {
+      return arrived;
     },
     close: () => {
-      if (listening) process.off("SIGINT", listener);
+      if (listening) for (const [name, listener] of listeners) process.off(name, listener);
     },
   };
 }

@@ -1,125 +1,17 @@
 /** The training loop of the lecture: sample a batch, compute the loss, backpropagate, update; evaluate now and then. */
 import * as tf from "@tensorflow/tfjs";
-import { checkTokenIds, firstOutside, getBatch, type Split } from "../data/batches";
+import { checkTokenIds, getBatch, type Split } from "../data/batches";
 import type { LanguageModel } from "../models/language-model";
 import type { TrainProgress, TrainStatus } from "../progress/status";
 import { Rng } from "../random";
 import type { AdamW } from "./adamw";
-import { nextTurn, TrainingInterrupted, watchInterrupts, type InterruptWatch } from "./interrupt";
+import { nextTurn, TrainingInterrupted, watchInterrupts, type InterruptWatch, type Signal } from "./interrupt";
+import { checkStepMemory } from "./memory";
+import { checkSchedule, learningRate, type LrSchedule } from "./schedule";
+import { checkMicroBatches, readScalars, trainStep, TrainingDiverged } from "./step";
 import type { BatchShape, EvalPoint, TrainResult } from "./types";
 
 export type { BatchShape, EvalPoint, TrainResult } from "./types";
-
-/**
- * Thrown at the first loss that is not a finite number (NaN, ±Infinity): training has diverged, and every later step
- * would only spread the NaN. The update of that step is not applied.
- */
-export class TrainingDiverged extends Error {
-  override readonly name = "TrainingDiverged";
-
-  constructor(
-    /** The step whose loss was not finite (1 = the first step). */
-    readonly step: number,
-    /** The loss: NaN, Infinity or -Infinity. */
-    readonly loss: number,
-    /** The learning rate in use. */
-    readonly lr: number,
-    /** What train() recorded before it stopped (undefined when thrown by trainStep alone). */
-    readonly result?: TrainResult,
-    what = `the loss is ${loss} at step ${step}`,
-  ) {
-    super(
-      `Training diverged: ${what}. Usual causes: the learning rate (lr ${lr}) is too large for this model ` +
-        `(the lecture uses 1e-2 for the bigram model, 1e-3 for the small transformers, 3e-4 for gpt.py's); ` +
-        `weights that were already not finite (a damaged checkpoint, or set by hand). Lower lr and train again from ` +
-        `fresh weights or a good checkpoint.`,
-    );
-  }
-}
-
-/** Reads a list of scalars with one asynchronous read (one round trip on a GPU). */
-async function readScalars(scalars: tf.Scalar[]): Promise<Float32Array> {
-  if (scalars.length === 1) return (await scalars[0].data()) as Float32Array;
-  const stacked = tf.stack(scalars);
-  try {
-    return (await stacked.data()) as Float32Array;
-  } finally {
-    stacked.dispose();
-  }
-}
-
-function checkMicroBatches(batchSize: number, microBatches: number): void {
-  if (!(Number.isInteger(microBatches) && microBatches >= 1 && batchSize % microBatches === 0)) {
-    throw new Error(`microBatches must be a positive integer that divides the batch size ${batchSize}, got ${microBatches}.`);
-  }
-}
-
-/** x and y: (B, T) int32 token ids of the same shape. */
-function checkBatch(x: tf.Tensor, y: tf.Tensor): void {
-  for (const [name, t] of [["x (inputs)", x], ["y (targets)", y]] as const) {
-    if (t.rank !== 2) throw new Error(`trainStep: ${name} must be a (B, T) tensor of token ids, got shape (${t.shape}).`);
-    if (t.dtype !== "int32") throw new Error(`trainStep: ${name} must hold int32 token ids, got ${t.dtype}. Make it with getBatch, or tf.tensor2d(ids, [B, T], "int32").`);
-  }
-  if (x.shape.join(",") !== y.shape.join(",")) {
-    throw new Error(`trainStep: y (targets) must have x's shape (${x.shape}), got (${y.shape}): y is x shifted one token left, as getBatch makes them.`);
-  }
-}
-
-/**
- * A loss that is not finite: a target outside the vocabulary (crossEntropy makes those NaN), or divergence.
- * Reads the targets only here, on the error path.
- */
-async function nonFiniteLoss(model: LanguageModel, y: tf.Tensor2D, loss: number, step: number, lr: number): Promise<never> {
-  const ids = await y.data();
-  const i = firstOutside(ids, model.vocabSize);
-  if (i >= 0) {
-    const T = y.shape[1];
-    throw new Error(
-      `target id ${ids[i]} (row ${Math.floor(i / T)}, column ${i % T} of y) is outside the model's vocabulary of ` +
-        `${model.vocabSize} tokens (ids 0..${model.vocabSize - 1}). Build the model with the tokenizer's vocabSize, ` +
-        `and the batches from the same tokenizer's ids.`,
-    );
-  }
-  throw new TrainingDiverged(step, loss, lr);
-}
-
-/**
- * One optimisation step on one batch; resolves to the batch's loss (read asynchronously, so it runs on any backend).
- * `microBatches` > 1 splits the batch into that many equal parts and averages their gradients before the update
- * (gradient accumulation): the same step in less memory, for a batch too large to backpropagate at once.
- * A loss that is not finite throws before the update is applied: TrainingDiverged, or an error naming a target
- * outside the vocabulary. Nothing is left behind on any path.
- */
-export async function trainStep(model: LanguageModel, optimizer: AdamW, x: tf.Tensor2D, y: tf.Tensor2D, microBatches = 1): Promise<number> {
-  checkBatch(x, y);
-  checkMicroBatches(x.shape[0], microBatches);
-  const xs = microBatches > 1 ? tf.split(x, microBatches, 0) : [x];
-  const ys = microBatches > 1 ? tf.split(y, microBatches, 0) : [y];
-  const values: tf.Scalar[] = [];
-  let sum: tf.NamedTensorMap = {};
-  let mean: tf.NamedTensorMap = {};
-  try {
-    for (let i = 0; i < microBatches; i++) {
-      const { value, grads } = tf.variableGrads(() => model.loss(xs[i] as tf.Tensor2D, ys[i] as tf.Tensor2D), model.parameters());
-      values.push(value);
-      const previous = sum;
-      try {
-        sum = i === 0 ? grads : tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.add(previous[k])])));
-      } finally {
-        if (i > 0) tf.dispose([grads, previous]);
-      }
-    }
-    let loss = 0;
-    for (const v of await readScalars(values)) loss += v / microBatches;
-    if (!Number.isFinite(loss)) await nonFiniteLoss(model, y, loss, optimizer.t + 1, optimizer.lr);
-    mean = microBatches > 1 ? tf.tidy(() => Object.fromEntries(Object.entries(sum).map(([k, g]) => [k, g.div(microBatches)]))) : sum;
-    optimizer.step(mean);
-    return loss;
-  } finally {
-    tf.dispose([...values, sum, mean]);
-    if (microBatches > 1) tf.dispose([...xs, ...ys]);
-  }
-}
 
 /**
  * The mean loss over `evalIters` random batches of each split, in evaluation mode, the model's mode restored after.
@@ -167,7 +59,7 @@ export async function estimateLoss(model: LanguageModel, split: Split, evalIters
 }
 
 export interface TrainOptions extends BatchShape {
-  /** Train until this many steps have been taken. */
+  /** Train until this many steps have been taken (with maxMinutes, at most this many). */
   maxIters: number;
   /** Evaluate every this many steps (and after the last one). */
   evalInterval: number;
@@ -180,6 +72,20 @@ export interface TrainOptions extends BatchShape {
   startStep?: number;
   /** The random source for batches; default: a new Rng(1337). */
   rng?: Rng;
+  /**
+   * The learning rate over the run (warm-up, then constant or a cosine to minLr), set on the optimizer before each
+   * step; the cosine ends with maxIters, or with maxMinutes when there is a budget. Default: the optimizer's lr throughout.
+   */
+  schedule?: LrSchedule;
+  /** Clip the gradient's global norm to this before each update (nanoGPT: 1.0); default 0, none. */
+  gradClip?: number;
+  /**
+   * A time budget: stop once this many minutes of training (evaluations included) are spent, with the last evaluation
+   * inside the budget. The schedule's cosine follows the clock. Default: none.
+   */
+  maxMinutes?: number;
+  /** Milliseconds of the budget spent before this run (resuming a budgeted run). Default 0. */
+  spentMs?: number;
   /** Called after each completed step, before any evaluation at that step (a resumable point: save the random state here). */
   onStep?: (step: number, loss: number) => void;
   /** Called after each evaluation (print it, plot it, save a checkpoint); a promise it returns is awaited before the next step. */
@@ -193,8 +99,9 @@ export interface TrainOptions extends BatchShape {
   /**
    * Stop at the next step boundary on SIGINT, the kernel's interrupt (train() then throws TrainingInterrupted).
    * Default: when the process already handles SIGINT, as the tslab kernel does; a script keeps Ctrl-C's default.
+   * The signals to stop on may be listed instead (a command saves on SIGTERM and SIGHUP too).
    */
-  interruptible?: boolean;
+  interruptible?: boolean | Signal[];
 }
 
 /** How often train() gives the event loop a turn: displays get drawn, and an interrupt lands within this (or one step). */
@@ -221,20 +128,31 @@ function checkOptimizer(model: LanguageModel, optimizer: AdamW): void {
 const evaluationsIn = (startStep: number, maxIters: number, evalInterval: number) =>
   Math.floor(maxIters / evalInterval) - Math.ceil(startStep / evalInterval) + 1 + (maxIters % evalInterval === 0 ? 0 : 1);
 
-/**
- * Trains `model` from step `startStep` (default 0) to `maxIters`, evaluating at every multiple of `evalInterval`
- * and after the last step. One plain async loop: at each safe point (a step boundary, between two evaluation batches)
- * it reports progress, gives the event loop a turn every 100 ms so that a notebook stays responsive, and stops if
- * asked (kernel interrupt, `signal`): it throws TrainingInterrupted, with the model and optimizer as they were after
- * the last completed step and no tensor left behind. A loss that is not finite stops it with TrainingDiverged.
- */
-export async function train(model: LanguageModel, optimizer: AdamW, split: Split, options: TrainOptions): Promise<TrainResult> {
-  const { maxIters, evalInterval, evalIters, batchSize, blockSize, startStep = 0, rng = new Rng(), onEval, microBatches = 1, progress, signal } = options;
+function checkOptions(options: TrainOptions): void {
+  const { maxIters, evalInterval, evalIters, batchSize, blockSize, startStep = 0, microBatches = 1, maxMinutes, spentMs = 0, gradClip = 0 } = options;
   checkPositiveIntegers({ maxIters, evalInterval, evalIters, batchSize, blockSize });
   if (!(Number.isInteger(startStep) && startStep >= 0 && startStep <= maxIters)) {
     throw new Error(`startStep must be an integer in [0, ${maxIters}] (the steps already taken, at most maxIters), got ${startStep}.`);
   }
   checkMicroBatches(batchSize, microBatches);
+  if (maxMinutes !== undefined && !(Number.isFinite(maxMinutes) && maxMinutes > 0)) throw new Error(`maxMinutes must be a number of minutes > 0, got ${maxMinutes}.`);
+  if (!(Number.isFinite(spentMs) && spentMs >= 0)) throw new Error(`spentMs must be the milliseconds already spent (>= 0), got ${spentMs}.`);
+  if (!(Number.isFinite(gradClip) && gradClip >= 0)) throw new Error(`gradClip must be a number >= 0 (0: no clipping), got ${gradClip}.`);
+  if (options.schedule) checkSchedule(options.schedule);
+}
+
+/**
+ * Trains `model` from step `startStep` (default 0) to `maxIters`, or until `maxMinutes` are spent, evaluating at every
+ * multiple of `evalInterval` and after the last step. One plain async loop: at each safe point (a step boundary,
+ * between two evaluation batches) it reports progress, gives the event loop a turn every 100 ms so that a notebook
+ * stays responsive, and stops if asked (kernel interrupt, `signal`): it throws TrainingInterrupted, with the model and
+ * optimizer as they were after the last completed step and no tensor left behind. A loss that is not finite stops it
+ * with TrainingDiverged. Before the first step it checks that a step fits the engine's memory (StepTooLarge if not).
+ */
+export async function train(model: LanguageModel, optimizer: AdamW, split: Split, options: TrainOptions): Promise<TrainResult> {
+  checkOptions(options);
+  const { maxIters, evalInterval, evalIters, batchSize, blockSize, startStep = 0, rng = new Rng(), onEval, microBatches = 1, progress, signal, schedule, gradClip = 0, spentMs = 0 } = options;
+  const budgetMs = options.maxMinutes === undefined ? undefined : options.maxMinutes * 60_000;
   checkOptimizer(model, optimizer);
   checkTokenIds(split, model.vocabSize);
   if (training.has(model)) {
@@ -247,9 +165,17 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
   const status: TrainStatus = {
     step: startStep, startStep, maxIters, tokensPerStep: batchSize * blockSize, elapsedMs: 0, stepMs: 0, evalMs: 0,
     evals: 0, evalsTotal: evaluationsIn(startStep, maxIters, evalInterval), evaluating: false, state: "running",
+    ...(budgetMs === undefined ? {} : { budgetMs, spentMs }),
   };
   const start = performance.now();
   const result = (): TrainResult => ({ history, stepLosses, elapsedMs: performance.now() - start });
+  /** The share of the run behind us: of the budget's time, or of the steps. */
+  const progressAt = (step: number) => budgetMs !== undefined
+    ? (spentMs + performance.now() - start) / budgetMs
+    : (step - (schedule?.warmupIters ?? 0)) / Math.max(1, maxIters - (schedule?.warmupIters ?? 0));
+  /** Whether the budget, less the time an evaluation takes, is spent: stop and evaluate now. */
+  let lastEvalMs = 0;
+  const outOfTime = () => budgetMs !== undefined && spentMs + performance.now() - start + lastEvalMs >= budgetMs;
   let interrupts: InterruptWatch | undefined;
   let lastTurn = -Infinity;
   /** Report, give the event loop a turn if it is time, and stop if asked to. */
@@ -260,7 +186,7 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
       await nextTurn();
       lastTurn = performance.now();
     }
-    if (signal?.aborted || interrupts?.interrupted) throw new TrainingInterrupted(status.step, result());
+    if (signal?.aborted || interrupts?.interrupted) throw new TrainingInterrupted(status.step, result(), interrupts?.signal);
   };
   const evaluate = async (step: number) => {
     const t0 = performance.now();
@@ -277,7 +203,8 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
       history.push(point);
       Object.assign(status, { lastEval: point, evals: status.evals + 1 });
     } finally {
-      status.evalMs += performance.now() - t0;
+      lastEvalMs = performance.now() - t0;
+      status.evalMs += lastEvalMs;
       status.evaluating = false;
     }
     await onEval?.(point, history);
@@ -287,14 +214,17 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
     // interrupt terminates the script wherever it is (mid-step, tensors half made); from here on, SIGINT is an event.
     await nextTurn();
     interrupts = watchInterrupts(options.interruptible);
+    if (startStep < maxIters) await checkStepMemory(model, split.train, shape, microBatches);
     model.train();
     for (let step = startStep; ; step++) {
-      if (step % evalInterval === 0 || step === maxIters) await evaluate(step);
-      if (step === maxIters) break;
+      const last = step === maxIters || outOfTime();
+      if (step % evalInterval === 0 || last) await evaluate(step);
+      if (last) break;
       const t0 = performance.now();
+      if (schedule) optimizer.lr = learningRate(schedule, step, progressAt(step));
       const { x, y } = getBatch(split.train, batchSize, blockSize, rng);
       try {
-        status.loss = await trainStep(model, optimizer, x, y, microBatches);
+        status.loss = await trainStep(model, optimizer, x, y, { microBatches, gradClip });
       } catch (err) {
         if (err instanceof TrainingDiverged) throw new TrainingDiverged(step + 1, err.loss, err.lr, result());
         throw err;
