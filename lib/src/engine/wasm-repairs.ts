@@ -10,8 +10,9 @@
  * - GatherV2 along axis 0 (an embedding lookup) copies rows directly: the wasm kernel is slow at it.
  * - Identity, and Cast to the dtype a tensor already has, share the input's memory (as the cpu backend does) instead of
  *   copying it: tfjs clones every tensor it keeps for the backward pass.
- * - Out of memory: the heap is at most 4 GiB, and when it cannot grow, the backend's allocation returns address 0 and
- *   kernels then read and write over other tensors (garbage losses, or a crash later). An allocation that fails throws
+ * - Out of memory: the heap is at most 4 GiB. When it cannot grow, the backend's allocation returns address 0, and a
+ *   request of 4 GiB or more wraps around to a small one (the size is a 32-bit argument); either way kernels then read
+ *   and write over other tensors (garbage losses, "memory access out of bounds"). Such an allocation throws
  *   EngineOutOfMemory instead.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -180,12 +181,16 @@ const guarded = new WeakSet<object>();
 export function guardWasmMemory(backend: BackendWasm): void {
   const wasm = (backend as unknown as { wasm: { _malloc(n: number): number } }).wasm;
   if (guarded.has(wasm)) return;
-  const malloc = wasm._malloc.bind(wasm);
-  wasm._malloc = (n: number) => {
-    const at = malloc(n);
+  // Emscripten's first _malloc replaces itself with the raw export (Module._malloc = asm.malloc): an accessor keeps
+  // the guard in place and takes whatever is assigned as the allocation it guards.
+  let malloc = wasm._malloc;
+  const guard = (n: number) => {
+    if (n >= WASM_HEAP_LIMIT) throw new EngineOutOfMemory(n);
+    const at = malloc.call(wasm, n);
     if (at === 0 && n > 0) throw new EngineOutOfMemory(n);
     return at;
   };
+  Object.defineProperty(wasm, "_malloc", { configurable: true, get: () => guard, set: (f: (n: number) => number) => (malloc = f) });
   guarded.add(wasm);
 }
 
