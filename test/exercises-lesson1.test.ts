@@ -17,7 +17,7 @@ test("1.1 encode/decode: right, off by one, and not done yet", () => {
   const wrong = encodeDecodeVerdict((s) => encode(s).map((i) => i + 1), decode, text);
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[0], /✗ encode\("hii there"\): got \[\d+(,\d+)*\], expected \[/);
-  assert.match(wrong.hint!, /index in the sorted list chars/);
+  assert.match(exercises.recipe(wrong.id!), /index in the sorted list chars/);
   const unsorted = [...new Set(text)];
   const v = encodeDecodeVerdict((s) => [...s].map((c) => unsorted.indexOf(c)), (ids) => ids.map((i) => unsorted[i]).join(""), text);
   assert.equal(v.status, "wrong", "an unsorted vocabulary gives other ids");
@@ -34,7 +34,7 @@ test("1.2 the examples of a chunk: right, a context that misses its last token, 
   const wrong = blockExamplesVerdict(short, data);
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[1], new RegExp(`✗ example 0: got \\[\\] -> ${data[1]}, expected \\[${data[0]}\\] -> ${data[1]}`));
-  assert.match(wrong.hint!, /chunk\.slice\(0, t \+ 1\)/);
+  assert.match(exercises.recipe(wrong.id!), /chunk\.slice\(0, t \+ 1\)/);
   assert.equal(blockExamplesVerdict(() => todo("examples"), data).status, "todo");
 });
 
@@ -49,7 +49,7 @@ test("1.3 a batch by hand: right (arrays or tensors), y not shifted, not done ye
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[2], /✓ x at offsets \d+, \d+, \d+, \d+/);
   assert.match(wrong.lines[3], /✗ y \(the same chunks one token later\): got/);
-  assert.match(wrong.hint!, /one token later/);
+  assert.match(exercises.recipe(wrong.id!), /one token later/);
   assert.equal(batchVerdict(() => todo("batchAt"), data).status, "todo");
   assert.equal(tf.memory().numTensors, before, "the checks free what they make");
 });

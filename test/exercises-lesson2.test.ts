@@ -13,7 +13,7 @@ test("2.1 the loss of a uniform guess: right, a base-10 logarithm, not done yet"
   const wrong = uniformLossVerdict((v) => -Math.log10(1 / v));
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[0], /✗ uniformLoss\(65\): got 1\.813, expected 4\.174 \(off by 2\.361; allowed 1\.00e-4\)/);
-  assert.match(wrong.hint!, /natural logarithm/);
+  assert.match(exercises.recipe(wrong.id!), /natural logarithm/);
   assert.equal(uniformLossVerdict(() => todo("uniformLoss")).status, "todo");
 });
 
@@ -26,7 +26,7 @@ test("2.2 cross-entropy by hand: right, a sum instead of a mean, not done yet; n
   const summed = crossEntropyVerdict((logits, targets) => tf.logSoftmax(logits).mul(tf.oneHot(targets, logits.shape[1])).sum().neg() as tf.Scalar);
   assert.equal(summed.status, "wrong");
   assert.match(summed.lines[0], /✗ loss of 6 rows of 5 logits: largest difference \d/);
-  assert.match(summed.hint!, /average over the rows/);
+  assert.match(exercises.recipe(summed.id!), /average over the rows/);
   const perRow = crossEntropyVerdict((logits, targets) => tf.logSoftmax(logits).mul(tf.oneHot(targets, logits.shape[1])).sum(1).neg() as tf.Tensor as tf.Scalar);
   assert.match(perRow.lines[0], /✗ loss of 6 rows of 5 logits: shape \(6\), expected \(\)/);
   assert.equal(crossEntropyVerdict(() => todo("crossEntropy")).status, "todo");
@@ -47,7 +47,7 @@ test("2.3 probabilities at a temperature: right, multiplied instead of divided, 
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[0], /✓ probabilities at temperature 1: shape \(8\), largest difference/);
   assert.match(wrong.lines[1], /✗ probabilities at temperature 0\.5: largest difference 0\.\d+ \(allowed 1\.00e-5\)/);
-  assert.match(wrong.hint!, /divide every logit by the temperature/);
+  assert.match(exercises.recipe(wrong.id!), /divide every logit by the temperature/);
   assert.equal((await temperatureVerdict(() => todo("probsAt"))).status, "todo");
   assert.equal(tf.memory().numTensors, before);
 });

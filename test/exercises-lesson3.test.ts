@@ -15,7 +15,7 @@ test("3.1 version 2's weights: right, rows not normalised, not done yet; no tens
   const wrong = weightsVerdict(tril);
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[0], /✗ weights\(3\): largest difference 0\.6667 \(allowed 1\.00e-6\)/);
-  assert.match(wrong.hint!, /divide each row by its sum/);
+  assert.match(exercises.recipe(wrong.id!), /divide each row by its sum/);
   assert.equal(weightsVerdict(() => todo("weights")).status, "todo");
   assert.equal(tf.memory().numTensors, before);
 });
@@ -28,7 +28,7 @@ test("3.2 the masked softmax: right, no mask, not done yet", async () => {
   const wrong = maskedSoftmaxVerdict((a) => tf.softmax(a, -1));
   assert.equal(wrong.status, "wrong");
   assert.match(wrong.lines[0], /✗ maskedSoftmax of random \(4, 4\) affinities: largest difference 0\.\d+/);
-  assert.match(wrong.hint!, /-Infinity/);
+  assert.match(exercises.recipe(wrong.id!), /-Infinity/);
   assert.equal(maskedSoftmaxVerdict(() => todo("maskedSoftmax")).status, "todo");
   assert.equal(tf.memory().numTensors, before);
 });
@@ -44,7 +44,7 @@ test("3.3 adding positions: right, the whole position table added (fails when T 
   const whole = positionsVerdict((idx, tok, pos) => tok.forward(idx).add(pos.weight) as tf.Tensor3D);
   assert.equal(whole.status, "wrong");
   assert.match(whole.lines[0], /your code threw: .*/);
-  assert.match(whole.hint!, /T can be less than the block size/);
+  assert.match(exercises.recipe(whole.id!), /T can be less than the block size/);
   const noPositions = positionsVerdict((idx, tok) => tok.forward(idx));
   assert.match(noPositions.lines[0], /✗ embed of a \(2, 5\) batch: largest difference \d/);
   assert.equal(positionsVerdict(() => todo("embed")).status, "todo");

@@ -46,7 +46,7 @@ test("4.2 a head's forward: right, no mask, no scale, todo", async () => {
     return tf.matMul(causalSoftmax(tf.matMul(q, k, false, true)), v);
   });
   assert.match(noScale.lines.join("\n"), /no scale/);
-  assert.match(String(noScale.hint), /headSize\^-0\.5/);
+  assert.match(exercises.recipe(noScale.id!), /headSize\^-0\.5/);
   const transposed = headForwardVerdict((head, x) => {
     const { k, q, v } = headParts(head, x);
     return tf.matMul(causalSoftmax(tf.matMul(q, k, false, true).mul(head.headSize ** -0.5) as tf.Tensor3D), v, true);

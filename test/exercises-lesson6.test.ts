@@ -44,7 +44,7 @@ test("6.1 batched attention: right, wrong scale, wrong names, todo", async () =>
   const wrongScale = batchedAttentionVerdict(batchedAttention((_hs, C) => C ** -0.5));
   assert.equal(wrongScale.status, "wrong");
   assert.match(wrongScale.lines[0], /✗ .*largest difference [0-9.e-]+ \(allowed 1\.00e-5\)/);
-  assert.match(wrongScale.hint!, /headSize\^-0\.5 \(not C\^-0\.5\)/);
+  assert.match(exercises.recipe(wrongScale.id!), /headSize\^-0\.5 \(not C\^-0\.5\)/);
 
   class Renamed extends Module {
     readonly qkv = this.module("qkv", new Linear(12, 36, { bias: false }));

@@ -54,6 +54,9 @@ export { showPlot, lossCurvesFigure } from "./notebook/plot";
 export { showTable } from "./notebook/table";
 export { heatmapFigure, attentionFigure } from "./notebook/heatmap";
 
+// The lessons' instruments: the proof that yours is the library's, a shape trace, costs, a timer, the results table.
+export * as lab from "./lab";
+
 // Exercises: checks for the learner's code (exercises.lesson1, …) and the placeholder an exercise cell starts with.
 export * as exercises from "./exercises";
 export { todo } from "./exercises/verdict";

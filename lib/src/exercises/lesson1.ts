@@ -25,7 +25,7 @@ export function encodeDecodeVerdict(encode: (s: string) => number[], decode: (id
       findings.push(sameValue(`decode of those ${ids.length} ids`, decode(ids), s));
     }
     return findings;
-  }, "a character's token is its index in the sorted list chars (chars.indexOf(c), or a Map built once); decode looks the index up again (chars[i]) and joins the characters into one string.");
+  });
 }
 
 export function checkEncodeDecode(encode: (s: string) => number[], decode: (ids: number[]) => string, text: string): void {
@@ -60,7 +60,7 @@ export function blockExamplesVerdict(examples: (chunk: ArrayLike<number>, blockS
       findings.push({ ok, line: ok ? `example ${t}: ${showExample(e)} — right` : `example ${t}: got ${showExample(g)}, expected ${showExample(e)}` });
     });
     return findings;
-  }, "for t = 0 … blockSize − 1 the context is chunk[0 … t] (t + 1 tokens, chunk.slice(0, t + 1)) and the target is the next token, chunk[t + 1].");
+  });
 }
 
 export function checkBlockExamples(examples: (chunk: ArrayLike<number>, blockSize: number) => Example[], data: ArrayLike<number>, blockSize = 8): void {
@@ -109,7 +109,7 @@ export function batchVerdict(batchAt: (data: Int32Array, offsets: number[], bloc
       sameValue(`x at offsets ${offsets.join(", ")}`, gx, expected.x),
       sameValue("y (the same chunks one token later)", gy, expected.y),
     ];
-  }, "row b of x is data[i … i + blockSize − 1] for i = offsets[b] (data.subarray(i, i + blockSize)); row b of y starts one token later, data.subarray(i + 1, i + blockSize + 1).");
+  });
 }
 
 export function checkBatch(batchAt: (data: Int32Array, offsets: number[], blockSize: number) => HandBatch, data: Int32Array, batchSize = 4, blockSize = 8, seed = 42): void {

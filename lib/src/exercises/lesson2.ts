@@ -19,7 +19,7 @@ function uniformCrossEntropy(vocabSize: number): number {
 export function uniformLossVerdict(uniformLoss: (vocabSize: number) => number, vocabSize = 65): Verdict {
   return verdict("Exercise 2.1 — the loss of a uniform guess", () =>
     [vocabSize, 10].map((v) => closeNumber(`uniformLoss(${v})`, uniformLoss(v), uniformCrossEntropy(v), 1e-4)),
-  "a uniform guess gives the right token probability 1 / vocabSize; the loss is minus its natural logarithm, -Math.log(1 / vocabSize).");
+  );
 }
 
 export function checkUniformLoss(uniformLoss: (vocabSize: number) => number, vocabSize = 65): void {
@@ -37,7 +37,7 @@ export function crossEntropyVerdict(byHand: (logits: tf.Tensor2D, targets: tf.Te
       findings.push(closeTensor(`loss of ${N} rows of ${V} logits`, byHand(logits, targets), crossEntropy(logits, targets), 1e-4));
     }
     return findings;
-  }), "per row: softmax turns the logits into probabilities (tf.softmax, or tf.logSoftmax for their logarithms); take the log-probability of the row's target, negate it, and average over the rows (a scalar: .mean()).");
+  }));
 }
 
 export function checkCrossEntropy(byHand: (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar): void {
@@ -78,7 +78,7 @@ export async function temperatureVerdict(probsAt: (logits: number[], temperature
     } finally {
       model.dispose();
     }
-  }, "divide every logit by the temperature, then softmax: exp of each, divided by their sum (subtract the largest logit first, so exp cannot overflow). A temperature below 1 sharpens the distribution, above 1 flattens it.");
+  });
 }
 
 export async function checkTemperature(probsAt: (logits: number[], temperature: number) => number[]): Promise<void> {

@@ -14,7 +14,7 @@ import { closeTensor, report, verdict, type Verdict } from "./verdict";
 export function weightsVerdict(weights: (T: number) => tf.Tensor2D): Verdict {
   return verdict("Exercise 3.1 — version 2's weights", () => tidyFindings(() =>
     [3, 8].map((T) => closeTensor(`weights(${T})`, weights(T), averagingWeights(T), 1e-6)),
-  ), "start from ones on and below the diagonal (tf.linalg.bandPart(tf.ones([T, T]), -1, 0), torch.tril) and divide each row by its sum (.div(w.sum(1, true))), so row t holds 1/(t+1) in columns 0..t.");
+  ));
 }
 
 export function checkWeights(weights: (T: number) => tf.Tensor2D): void {
@@ -29,7 +29,7 @@ export function maskedSoftmaxVerdict(maskedSoftmax: (affinities: tf.Tensor2D) =>
       const affinities = tf.randomNormal([T, T], 0, 2, "float32", rng.seed()) as tf.Tensor2D;
       return closeTensor(`maskedSoftmax of random (${T}, ${T}) affinities`, maskedSoftmax(affinities), causalSoftmax(affinities), 1e-6);
     });
-  }), "set every entry above the diagonal to -Infinity (tf.where(causalMask(T), affinities, tf.fill([T, T], -Infinity))), then tf.softmax along the last axis: the future then gets weight exp(-∞) = 0, and each row sums to 1.");
+  }));
 }
 
 export function checkMaskedSoftmax(maskedSoftmax: (affinities: tf.Tensor2D) => tf.Tensor2D): void {
@@ -52,7 +52,7 @@ export function positionsVerdict(embed: (idx: tf.Tensor2D, tokenTable: Embedding
         const expected = tokenTable.forward(idx).add(positionTable.forward(tf.range(0, T, 1, "int32").reshape([1, T]) as tf.Tensor2D)); // (2, T, C) + (1, T, C)
         return closeTensor(`embed of a (2, ${T}) batch`, embed(idx, tokenTable, positionTable), expected, 1e-6);
       });
-    }), "look up the tokens, tokenTable.forward(idx) (B, T, C), and the positions 0..T-1 of this batch, positionTable.forward(tf.range(0, T, 1, \"int32\").reshape([1, T])) (1, T, C), and add them: the positions broadcast over the batch. T can be less than the block size.");
+    }));
   } finally {
     tokenTable.dispose();
     positionTable.dispose();

@@ -35,7 +35,7 @@ export function scaledAffinitiesVerdict(fn: AffinitiesFn): Verdict {
       else if (largestDifference(got, unscaled.div(HS)) < 1e-5) findings.push({ ok: false, line: "divided by headSize; the scale is 1/√headSize" });
     }
     return findings;
-  }), "q @ kᵀ is tf.matMul(q, k, false, true) — (B, T, hs) @ (B, hs, T') -> (B, T, T') — then multiply by headSize ** -0.5 (headSize = q.shape[2]).");
+  }));
 }
 
 export function checkScaledAffinities(fn: AffinitiesFn): void {
@@ -64,7 +64,7 @@ export function headForwardVerdict(fn: HeadForwardFn): Verdict {
     } finally {
       head.dispose();
     }
-  }, "k = head.key.forward(x), q = head.query.forward(x); affinities q·kᵀ × headSize^-0.5; −∞ above the diagonal; softmax over the last axis; then wei @ head.value.forward(x).");
+  });
 }
 
 /** Which usual slip the wrong output matches: no mask, no scale, softmax over the wrong axis, x instead of v. */
@@ -112,7 +112,7 @@ export function scalingVerdict(variance: (headSize: number) => number, scale: (h
         closeNumber(`headSize ${hs}: the measured variance times your scale² (${typeof factor === "number" ? Number(factor.toPrecision(3)) : String(factor)}²), against the library's scaled affinities`, scaledVariance, measuredScaled, 0.01 * measuredScaled),
       ];
     });
-  }, "Each affinity is a sum of headSize products q_i·k_i, each of variance 1; variances of independent terms add. Multiplying by a number s multiplies the variance by s².");
+  });
 }
 
 export function checkScaling(variance: (headSize: number) => number, scale: (headSize: number) => number): void {

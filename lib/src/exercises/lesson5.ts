@@ -47,7 +47,7 @@ export function multiHeadParametersVerdict(count: (nEmbd: number, nHead: number)
       }
     }
     return findings;
-  }, "Each head has key, query and value: three Linear(C, C / nHead) without bias. All nHead heads together: 3·C·C. The projection is Linear(C, C) with bias: C·C + C.");
+  });
 }
 
 export function checkMultiHeadParameters(count: (nEmbd: number, nHead: number) => number): void {
@@ -99,7 +99,7 @@ export function blockShapesVerdict(shapes: (B: number, T: number, C: number, nHe
       }
     }
     return findings;
-  }, "A head works in headSize = C / nHead channels; its affinities compare every position with every position (T × T); the heads side by side give C back; the feed-forward layer widens to 4C inside; a block keeps (B, T, C).");
+  });
 }
 
 export function checkBlockShapes(shapes: (B: number, T: number, C: number, nHead: number) => BlockShapes): void {
@@ -126,7 +126,7 @@ export function blockForwardVerdict(fn: BlockForwardFn): Verdict {
     } finally {
       block.dispose();
     }
-  }, "Two residual steps: x = x + sa(ln1(x)), then x + ffwd(ln2(x)). Each branch reads a normalised copy; the stream itself is never normalised.");
+  });
 }
 
 function diagnoseBlock(block: Block, x: tf.Tensor3D, got: tf.Tensor): Finding {

@@ -64,9 +64,7 @@ export function batchedAttentionVerdict(Learner: BatchedAttentionClass): Verdict
       library.dispose();
       mine?.dispose();
     }
-  }, "split c_attn's output (B, T, 3C) in three along the last axis; reshape each to (B, T, nHead, headSize) and transpose to " +
-    "(B, nHead, T, headSize); the scores are q @ kᵀ times headSize^-0.5 (not C^-0.5), masked and softmaxed with causalSoftmax; " +
-    "multiply by v, transpose back to (B, T, nHead, headSize), reshape to (B, T, C) and apply c_proj.");
+  });
 }
 
 export function checkBatchedAttention(Learner: BatchedAttentionClass): void {
@@ -113,10 +111,7 @@ export function parameterCountVerdict(count: (config: GPTConfig) => number): Ver
       } finally {
         model.dispose();
       }
-    }),
-  "count what each layer holds: the two embedding tables (vocabSize·C and blockSize·C); per block two LayerNorms (2·C each), " +
-    "the heads' query, key and value (3·C², no bias), the projection (C² + C), the feed-forward layer (C·4C + 4C, then 4C·C + C); " +
-    "then the final LayerNorm (2·C) and lm_head (C·vocabSize + vocabSize).");
+    }));
 }
 
 export function checkParameterCount(count: (config: GPTConfig) => number): void {
@@ -156,8 +151,7 @@ export function ownTextVerdict(run: () => Promise<OwnTextRun>): Promise<Verdict>
     } finally {
       if (result?.model instanceof Module) result.model.dispose(); // the learner's cell keeps no handle on it
     }
-  }, "build the tokenizer with CharTokenizer.fromText(text), the model with new GPTLanguageModel({ vocabSize: tokenizer.vocabSize, ... }, rng), " +
-    "train it with train(...) on trainValSplit(tokenizer.encode(text)), and decode what generate returns.");
+  });
 }
 
 async function judgeOwnText({ text, tokenizer, model, sample }: OwnTextRun): Promise<Finding[]> {

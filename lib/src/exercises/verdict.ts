@@ -1,6 +1,8 @@
 /**
  * The exercises' checks: each takes what the learner wrote, compares it with the library's answer and returns a
- * Verdict — right, or what is off and by how much, with a hint. `report` shows it under the cell.
+ * Verdict — right, or what is off and by how much. A wrong answer shows the exercise's nudge, which names the idea
+ * without giving the answer away; `recipe("2.2")` shows the whole recipe when the learner asks (./hints).
+ * `report` shows the verdict under the cell.
  *
  * An exercise cell starts as `todo("...")`, which throws ExerciseTodo; a check that meets it says "not done yet"
  * instead of failing, so a lesson runs from top to bottom before the learner has written anything.
@@ -8,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { inNotebook, tslabDisplay } from "../notebook/display";
+import { HINTS } from "./hints";
 
 export type VerdictStatus = "right" | "wrong" | "todo";
 
@@ -17,8 +20,10 @@ export interface Verdict {
   status: VerdictStatus;
   /** What was checked and what was found, one fact a line: "encode('hii there'): right". */
   lines: string[];
-  /** Where to look when something is off. */
+  /** Where to look when something is off: the exercise's nudge. */
   hint?: string;
+  /** The exercise's number ("2.2"), for recipe(). */
+  id?: string;
 }
 
 /** Thrown by a placeholder the learner has not replaced yet. */
@@ -83,33 +88,49 @@ function describe(v: unknown): string {
 
 const fmt = (x: number) => (x === 0 ? "0" : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(4))) : x.toExponential(2));
 
+/** "2.2" of "Exercise 2.2 — cross-entropy by hand". */
+const idOf = (exercise: string) => /Exercise (\d+\.\d+)/.exec(exercise)?.[1];
+
 /**
  * Runs the learner's part (`attempt`) and judges it: a Verdict from the findings `judge` returns. A todo() is
  * "not done yet"; any other error the attempt throws is a wrong answer that quotes the error. Tensors the check
- * makes are disposed; the learner's own are theirs.
+ * makes are disposed; the learner's own are theirs. A wrong answer carries the exercise's nudge.
  */
-export function verdict(exercise: string, attempt: () => Finding[], hint?: string): Verdict {
+export function verdict(exercise: string, attempt: () => Finding[]): Verdict {
+  const id = idOf(exercise);
+  const hint = id ? HINTS[id]?.nudge : undefined;
   let findings: Finding[];
   try {
     findings = attempt();
   } catch (err) {
-    if (err instanceof ExerciseTodo) return { exercise, status: "todo", lines: [err.message] };
-    return { exercise, status: "wrong", lines: [`your code threw: ${(err as Error).message ?? String(err)}`], hint };
+    if (err instanceof ExerciseTodo) return { exercise, id, status: "todo", lines: [err.message] };
+    return { exercise, id, status: "wrong", lines: [`your code threw: ${(err as Error).message ?? String(err)}`], hint };
   }
   const ok = findings.length > 0 && findings.every((f) => f.ok);
-  return { exercise, status: ok ? "right" : "wrong", lines: findings.map((f) => `${f.ok ? "✓" : "✗"} ${f.line}`), hint: ok ? undefined : hint };
+  return { exercise, id, status: ok ? "right" : "wrong", lines: findings.map((f) => `${f.ok ? "✓" : "✗"} ${f.line}`), hint: ok ? undefined : hint };
 }
 
 /** verdict() for an attempt that awaits (training, generation). */
-export async function verdictAsync(exercise: string, attempt: () => Promise<Finding[]>, hint?: string): Promise<Verdict> {
+export async function verdictAsync(exercise: string, attempt: () => Promise<Finding[]>): Promise<Verdict> {
   let findings: Finding[] = [];
   try {
     findings = await attempt();
   } catch (err) {
-    if (err instanceof ExerciseTodo) return { exercise, status: "todo", lines: [err.message] };
-    return { exercise, status: "wrong", lines: [`your code threw: ${(err as Error).message ?? String(err)}`], hint };
+    return verdict(exercise, () => {
+      throw err;
+    });
   }
-  return verdict(exercise, () => findings, hint);
+  return verdict(exercise, () => findings);
+}
+
+/** The whole recipe of exercise `id` ("2.2"), for when the nudge was not enough; shown under the cell and returned. */
+export function recipe(id: string): string {
+  const hints = HINTS[id];
+  if (!hints) throw new Error(`There is no exercise ${JSON.stringify(id)} with a recipe. The exercises: ${Object.keys(HINTS).join(", ")}.`);
+  const text = `Exercise ${id}, the recipe: ${hints.recipe}`;
+  if (inNotebook()) tslabDisplay().html(`<div style="border-left:4px solid #6e7781;padding:4px 10px">${escape(text)}</div>`);
+  else console.log(text);
+  return hints.recipe;
 }
 
 /** Whether checks must pass (GPT_EXERCISES=strict: CI's run with the reference solutions filled in). */
@@ -120,9 +141,13 @@ export function strictExercises(): boolean {
 const TITLE: Record<VerdictStatus, string> = { right: "Right", wrong: "Not yet right", todo: "Not done yet" };
 const COLOUR: Record<VerdictStatus, string> = { right: "#1a7f37", wrong: "#cf222e", todo: "#6e7781" };
 
+/** What to run for the recipe, under a wrong answer's hint. */
+const askLine = (v: Verdict) => (v.status === "wrong" && v.id && HINTS[v.id] ? `Still stuck? exercises.recipe("${v.id}") shows the recipe.` : undefined);
+
 /** The verdict as text: a title line, the findings, the hint. */
 export function verdictText(v: Verdict): string {
-  return [`${v.exercise}: ${TITLE[v.status]}`, ...v.lines.map((l) => `  ${l}`), ...(v.hint ? [`  Hint: ${v.hint}`] : [])].join("\n");
+  const ask = askLine(v);
+  return [`${v.exercise}: ${TITLE[v.status]}`, ...v.lines.map((l) => `  ${l}`), ...(v.hint ? [`  Hint: ${v.hint}`] : []), ...(ask ? [`  ${ask}`] : [])].join("\n");
 }
 
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -130,7 +155,8 @@ const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").rep
 /** The verdict as a small coloured box for a notebook. */
 export function verdictHtml(v: Verdict): string {
   const lines = v.lines.map((l) => `<div>${escape(l)}</div>`).join("");
-  const hint = v.hint ? `<div style="margin-top:4px"><b>Hint:</b> ${escape(v.hint)}</div>` : "";
+  const ask = askLine(v);
+  const hint = (v.hint ? `<div style="margin-top:4px"><b>Hint:</b> ${escape(v.hint)}</div>` : "") + (ask ? `<div>${escape(ask)}</div>` : "");
   return `<div style="border-left:4px solid ${COLOUR[v.status]};padding:4px 10px;font-family:monospace;white-space:pre-wrap">` +
     `<div style="color:${COLOUR[v.status]};font-weight:bold">${escape(v.exercise)}: ${TITLE[v.status]}</div>${lines}${hint}</div>`;
 }
