@@ -1,11 +1,13 @@
 /**
- * Fast mode: GPT_FAST=1 shrinks every lesson's training (iterations, evaluation batches) by 20x, so the whole course
- * executes in a few minutes (CI, a quick check). Unset, every lesson runs the lecture's settings.
+ * Fast mode: GPT_FAST=1 shrinks every lesson's training (iterations, evaluation batches) by 20x, and a time budget
+ * (maxMinutes) by 60x, so the whole course executes in a few minutes (CI, a quick check). Unset, every lesson runs the
+ * lecture's settings.
  */
 import { envFlag } from "../env";
 
 export const FAST_MODE_VAR = "GPT_FAST";
 const FACTOR = 20;
+const TIME_FACTOR = 60;
 
 /** GPT_FAST set to 1, true, yes or on (any case); unset, 0, false, no or off: the lecture's settings; anything else an error. */
 export function isFastMode(): boolean {
@@ -16,6 +18,8 @@ export interface TrainingBudget {
   maxIters: number;
   evalInterval: number;
   evalIters: number;
+  /** A time budget in minutes (0 or absent: none). */
+  maxMinutes?: number;
 }
 
 /** The lecture's budget, or in fast mode the same budget shrunk; other settings pass through unchanged. */
@@ -27,6 +31,7 @@ export function lessonSettings<S extends TrainingBudget>(full: S): S & { fast: b
     maxIters: shrink(full.maxIters, 1),
     evalInterval: shrink(full.evalInterval, 1),
     evalIters: shrink(full.evalIters, 2),
+    ...(full.maxMinutes ? { maxMinutes: full.maxMinutes / TIME_FACTOR } : {}),
     fast: true,
   };
 }
