@@ -18,6 +18,11 @@
 namespace gpt {
 namespace {
 
+// The stamp, after a marker, so that it can be read from the file without loading it (test/native-stamp.test.ts reads
+// every committed module's).
+constexpr char kStampMarker[] = "gpt-native-sources-sha256:";
+constexpr char kStamp[] = "gpt-native-sources-sha256:" GPT_SOURCE_SHA256;
+
 // matmul(a, b, c, batchA, batchB, M, K, N, transA, transB[, bias, relu, sumsA]): c = a @ b per slice (+ bias on every
 // row, then relu); a batch of 1 is shared.
 napi_value MatMulBinding(napi_env env, napi_callback_info info) {
@@ -402,7 +407,7 @@ NAPI_MODULE_INIT() {
   SetBoolean(env, exports, "avx512", HasAvx512());
   SetBoolean(env, exports, "portableFma", PortableFusesMultiplyAdds());
   napi_value value;
-  napi_create_string_utf8(env, GPT_SOURCE_SHA256, NAPI_AUTO_LENGTH, &value);
+  napi_create_string_utf8(env, kStamp + sizeof(kStampMarker) - 1, NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, exports, "sourceSha256", value);
   Active();  // chosen now: GPT_NATIVE_ISA is read once, at load
   const std::pair<const char*, napi_callback> functions[] = {
