@@ -11,7 +11,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 
@@ -49,38 +49,47 @@ async function inParallel(tasks, limit) {
 }
 
 /**
+ * Compiles `units` (sources.units) into objects in `dir`, in parallel, with the build's flags; `args`: more flags.
+ * Returns the objects' paths, in the units' order. Throws with the compiler's output when one fails.
+ */
+export async function compileObjects({ units, cxx, dir, args = [] }) {
+  const objects = units.map(({ source }, i) => join(dir, `${i}-${basename(source).replace(/\.cc$/, "")}.o`));
+  const tasks = units.map(({ source, defines }, i) => () => {
+    const flags = [...sources.FLAGS, ...args, ...defines.map((d) => `-D${d}`), "-c", resolve(sources.SRC, source), "-o", objects[i]];
+    return runCompiler(cxx, flags, `${source}${defines.length ? ` (${defines.join(" ")})` : ""}`);
+  });
+  await inParallel(tasks, availableParallelism());
+  return objects;
+}
+
+/**
  * Compiles every unit for `arch` and links them into `out`, whole or not at all (through a temporary file). Throws
  * with the compiler's output when a step fails.
  */
 export async function build({ out, arch = process.arch, platform = process.platform, cxx = findCompiler(), include = findHeaders() }) {
   if (!cxx) throw new Error("no C++ compiler found: install g++ or clang++, or set CXX");
   if (!include) throw new Error("Node's headers (node_api.h) were not found: install Node.js with its headers (Debian: libnode-dev), or set npm's nodedir");
-  const [command, ...prefix] = cxx.trim().split(/\s+/); // CXX may carry options, as in "ccache g++"
   const stamp = sources.sourceSha256();
-  const objects = mkdtempSync(join(tmpdir(), "gpt-native-"));
+  const dir = mkdtempSync(join(tmpdir(), "gpt-native-"));
   try {
-    const units = sources.units(arch);
-    const built = units.map(({ source }, i) => join(objects, `${i}-${source.replace(/\.cc$/, "")}.o`));
-    const tasks = units.map(({ source, defines }, i) => () => {
-      const args = [...prefix, ...sources.FLAGS, `-I${include}`, `-DGPT_SOURCE_SHA256="${stamp}"`, ...defines.map((d) => `-D${d}`), "-c", join(sources.SRC, source), "-o", built[i]];
-      return compile(command, args, `${source}${defines.length ? ` (${defines.join(" ")})` : ""}`);
-    });
-    await inParallel(tasks, availableParallelism());
+    const objects = await compileObjects({ units: sources.units(arch), cxx, dir, args: [`-I${include}`, `-DGPT_SOURCE_SHA256="${stamp}"`] });
     // libstdc++ stays dynamic (a static one would need the newest glibc); macOS resolves Node's functions at load.
     const link = platform === "darwin" ? ["-undefined", "dynamic_lookup"] : ["-s"];
     mkdirSync(dirname(out), { recursive: true });
-    await compile(command, [...prefix, "-shared", "-pthread", ...link, ...built, "-o", `${out}.tmp`], "the link");
+    await runCompiler(cxx, ["-shared", "-pthread", ...link, ...objects, "-o", `${out}.tmp`], "the link");
     renameSync(`${out}.tmp`, out);
   } finally {
-    rmSync(objects, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     rmSync(`${out}.tmp`, { force: true });
   }
   return { out, stamp };
 }
 
-async function compile(command, args, what) {
+/** Runs the compiler `cxx` (which may carry options, as in "ccache g++") on `args`; throws with its output. */
+export async function runCompiler(cxx, args, what) {
+  const [command, ...prefix] = cxx.trim().split(/\s+/);
   try {
-    await run(command, args, { maxBuffer: 64 << 20 });
+    await run(command, [...prefix, ...args], { maxBuffer: 64 << 20 });
   } catch (err) {
     const output = [err.stderr, err.stdout].filter(Boolean).join("\n").trim();
     throw new Error(`${command} failed on ${what}:\n${output || err.message}`);
