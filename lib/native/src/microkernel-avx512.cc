@@ -4,9 +4,7 @@
 #include "kernels.h"
 #include "simd.h"
 
-GPT_TARGET_PUSH
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+GPT_TARGET_AVX512_PUSH
 namespace gpt::avx512 {
 namespace {
 
@@ -58,5 +56,4 @@ constexpr MicroKernelFn kMicroKernels512[kRows512 + 1] = {
 extern const MicroKernels kTile{kCols512, kRows512, kMicroKernels512};
 
 }  // namespace gpt::avx512
-#pragma GCC pop_options
-GPT_TARGET_POP
+GPT_TARGET_AVX512_POP

@@ -49,7 +49,7 @@ extern const MicroKernels kTile{kCols, kRows, kMicroKernels};
 namespace gpt {
 
 bool PortableFusesMultiplyAdds() {
-#if defined(__FP_FAST_FMAF)
+#if defined(GPT_FUSED_MULTIPLY_ADD)
   return true;
 #else
   return false;

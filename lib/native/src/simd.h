@@ -107,24 +107,18 @@ inline float Max(const float* x, long n) {
 
 #else  // portable
 
-// a·b + c, rounded once where the compiler targets fused multiply-adds (__FP_FAST_FMA: AArch64, for one), as the AVX2
-// kernels compute it; elsewhere rounded twice, since a library call for each would cost more than the WebAssembly
-// kernels take. -ffp-contract=off keeps the compiler from fusing anything else.
-inline float MulAdd(float a, float b, float c) {
-#if defined(__FP_FAST_FMAF)
-  return std::fma(a, b, c);
+// a·b + c, rounded once where the compiler targets fused multiply-adds (AArch64, or x86 built with FMA: GCC says so
+// with __FP_FAST_FMAF, Clang with the instruction sets' macros), as the AVX2 kernels compute it; elsewhere rounded
+// twice, since a library call for each would cost more than the WebAssembly kernels take. -ffp-contract=off keeps the
+// compiler from fusing anything else.
+#if defined(__FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define GPT_FUSED_MULTIPLY_ADD 1
+inline float MulAdd(float a, float b, float c) { return std::fma(a, b, c); }
+inline double MulAdd(double a, double b, double c) { return std::fma(a, b, c); }
 #else
-  return a * b + c;
+inline float MulAdd(float a, float b, float c) { return a * b + c; }
+inline double MulAdd(double a, double b, double c) { return a * b + c; }
 #endif
-}
-
-inline double MulAdd(double a, double b, double c) {
-#if defined(__FP_FAST_FMA)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
 
 // dst (8 rows, ldd apart) = the 8 x 8 block at src (lds apart) transposed.
 inline void Transpose8x8(const float* src, long lds, float* dst, long ldd) {

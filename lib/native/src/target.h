@@ -7,8 +7,21 @@
 
 #if defined(GPT_ISA_AVX2)
 #define GPT_ISA avx2
+#if defined(__clang__)  // Clang has no target pragma: an attribute on every function until the pop
+#define GPT_TARGET_PUSH _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define GPT_TARGET_POP _Pragma("clang attribute pop")
+// The AVX-512 micro-kernel's target, a whole set: a second target attribute would not add to the first.
+#define GPT_TARGET_AVX512_PUSH \
+  _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,avx512f,avx512bw,avx512dq,avx512vl\"))), apply_to = function)")
+#define GPT_TARGET_AVX512_POP _Pragma("clang attribute pop")
+#else
 #define GPT_TARGET_PUSH _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
 #define GPT_TARGET_POP _Pragma("GCC pop_options")
+// The AVX-512 micro-kernel's target: GCC adds a target pragma's options to those in force.
+#define GPT_TARGET_AVX512_PUSH \
+  GPT_TARGET_PUSH _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,fma\")")
+#define GPT_TARGET_AVX512_POP _Pragma("GCC pop_options") GPT_TARGET_POP
+#endif
 #else
 #define GPT_ISA portable
 #define GPT_TARGET_PUSH
