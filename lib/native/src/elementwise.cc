@@ -87,11 +87,13 @@ void BinaryRange(const float* a, long na, const float* b, long nb, float* out, l
   }
 }
 
-// relu: max(0, x) as Math.max (NaN stays NaN, -0 becomes 0); step: 1 where x > 0, else alpha (NaN stays NaN).
-// Branch-free (blends): the signs of activations are as good as random, and a branch on each costs a misprediction.
+// relu: max(0, x) as Math.max (NaN stays NaN, -0 becomes 0); step: 1 where x > 0, else alpha (NaN stays NaN). Both
+// are Step1(x, low, high): high where x > 0, NaN where x is, else low.
 inline float Step1(float x, float low, float high) { return x > 0 ? high : (x != x ? x : low); }
 
 #if defined(GPT_ISA_AVX2)
+// Step1 of 8 lanes, branch-free (blends): the signs of activations are as good as random, and a branch on each costs a
+// misprediction.
 inline __m256 Step8(__m256 v, __m256 low, __m256 high) {
   const __m256 r = _mm256_blendv_ps(low, high, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
   return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));

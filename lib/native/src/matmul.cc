@@ -23,7 +23,7 @@ float* Panel(int K, int cols) {
 // dst[0..width) = src[0..width), width a multiple of 8 (a whole panel row).
 inline void CopyPanelRow(const float* src, float* dst, int width) {
 #if defined(GPT_ISA_AVX2)
-  for (int j = 0; j < width; j += 8) _mm256_store_ps(dst + j, _mm256_loadu_ps(src + j));  // a memmove call a row cost more
+  for (int j = 0; j < width; j += 8) _mm256_store_ps(dst + j, _mm256_loadu_ps(src + j));  // cheaper than a memmove call a row
 #else
   for (int j = 0; j < width; j++) dst[j] = src[j];
 #endif
@@ -110,8 +110,8 @@ struct Product : MatMulArgs {
   }
 
   // A stored transposed, (K, M) per slice (a weight's gradient, dyᵀ x). Read as it is stored, each k of A lies M
-  // floats after the previous one: a long K walks through memory a page at a time, and the product ran at under half
-  // the speed. So A is first copied, on every thread, into tiles of the micro-kernel's rows: (K, rows) each, the rows of
+  // floats after the one before: a long K walks through memory a page at a time, which starves the micro-kernel. So A
+  // is first copied, on every thread, into tiles of the micro-kernel's rows: (K, rows) each, the rows of
   // one k side by side; then the product runs as for A untransposed, reading the tiles.
   void RunTransposedA() const {
     const int height = tile->rows, tiles = (M + height - 1) / height;

@@ -21,8 +21,8 @@ inline __m256 Relu8(__m256 v) {
 // a(i, k) = a[i * rowStride + k * colStride]
 template <int R>
 void MicroKernel(int K, const float* a, long rowStride, long colStride, const float* panel, const float* bias, bool relu, float* c, long ldc, int cols) {
-  // The sums in named variables: kept in arrays, GCC 12 stored all twelve to the stack at every k (one store a
-  // multiply-add, which halved the kernel's speed); named, they stay in registers.
+  // The sums in named variables: in arrays, GCC 12 stores all twelve to the stack at every k (a store for each
+  // multiply-add); named, they stay in registers.
   __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
   __m256 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0;
   static_assert(R <= 6, "six rows of sums at most");

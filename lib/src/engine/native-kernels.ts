@@ -114,11 +114,6 @@ interface NativeSources {
   localStatusPath(): string;
 }
 
-const sources = require(path.resolve(__dirname, "..", "..", "native", "sources.cjs")) as NativeSources;
-
-/** Where the prebuilt module for this platform lives. */
-export const NATIVE_MODULE_PATH = sources.prebuiltPath();
-
 type NativeModule = { supported: boolean } & Partial<NativeKernels>;
 
 function firstLine(err: unknown): string {
@@ -130,10 +125,17 @@ function firstLine(err: unknown): string {
  * checkout's); or why neither loads, in a few words.
  */
 function openModule(): NativeModule | string {
+  let sources: NativeSources;
+  try {
+    sources = require(path.resolve(__dirname, "..", "..", "native", "sources.cjs")) as NativeSources;
+  } catch (err) {
+    return `lib/native is missing: ${firstLine(err)}`;
+  }
   let prebuiltFailure: string | undefined;
-  if (existsSync(NATIVE_MODULE_PATH)) {
+  const prebuilt = sources.prebuiltPath();
+  if (existsSync(prebuilt)) {
     try {
-      return require(NATIVE_MODULE_PATH) as NativeModule;
+      return require(prebuilt) as NativeModule;
     } catch (err) {
       prebuiltFailure = `the prebuilt module does not load: ${firstLine(err)}`;
     }
