@@ -201,3 +201,13 @@ test("train: a configuration too large for the CPU engine's memory is refused be
     (e: Error) => /needs about \d+\.\d GiB of the engine's memory, which holds 4\.0 GiB/.test(e.message) && /--micro-batches \d+/.test(e.message));
   assert.ok(!lines.some((l) => /^step/.test(l)), "nothing was trained or evaluated");
 });
+
+test("npm run train with a block size too large for the machine: an error that says so, not an abort", async () => {
+  const script = path.resolve(__dirname, "..", "..", "lib", "dist", "cli", "train.js");
+  const child = spawn(process.execPath, [script, "--config", "notebook-final", "--block-size", "100000", "--max-iters", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 1, err);
+  assert.match(err, /out of memory|needs about [\d.]+ GiB/);
+});

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { CausalSelfAttention, LayerNorm, Linear, Rng, causalSoftmax, crossEntropy } from "@build-gpt/lib/internal";
 import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayerNorm, nativeKernels, withFusedKernels, withNativeIsa } from "@build-gpt/lib/internal";
-import { backend, seededLosses } from "./helpers";
+import { backend, seededLosses, testedIsas } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
 
@@ -156,10 +156,10 @@ for (const [shape, out, bias] of [[[4, 8, 24], 40, true], [[7, 5], 3, false], [[
   });
 }
 
-// relu(Linear(x)), FeedForward's first layer: one kernel each way, the bits of Relu after Linear, on both instruction
-// sets; a NaN in x (its row's outputs NaN, their gradient NaN) and a row of zeros (outputs the bias, some of them 0).
-for (const isa of ["avx512", "avx2"] as const) {
-  test(`Linear then ReLU on the fast route (${isa}): output and gradients equal the reference route's bit for bit, NaN and zeros too`, { skip: skip || (isa === "avx512" && !nativeKernels()!.avx512 ? "no AVX-512 here" : false) }, async () => {
+// relu(Linear(x)), FeedForward's first layer: the fused Linear, then the native Relu, the bits of the reference route, on
+// every instruction set; a NaN in x (its row's outputs NaN, their gradient NaN) and a row of zeros (outputs the bias).
+for (const isa of nativeKernels() ? testedIsas(nativeKernels()!) : []) {
+  test(`Linear then ReLU on the fast route (${isa}): output and gradients equal the reference route's bit for bit, NaN and zeros too`, { skip }, async () => {
     await backend("wasm");
     noLeak(() => withNativeIsa(isa, () => {
       const { fused, reference } = bothRoutes(() => {

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig } from "@build-gpt/lib/internal";
+import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig, type NativeIsa, type NativeKernels } from "@build-gpt/lib/internal";
 
 const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
 if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) process.env.TINYSHAKESPEARE_PATH = shared;
@@ -69,3 +69,16 @@ export async function seededLosses(config: Omit<GPTConfig, "vocabSize">, batch: 
   }
   return losses;
 }
+
+/**
+ * The native kernels' instruction sets to test: GPT_NATIVE_ISA's alone where it names one (GPT_NATIVE_ISA=portable:
+ * the x86 paths off, as on ARM64), else every one this CPU runs, best first.
+ */
+export function testedIsas(kernels: NativeKernels): NativeIsa[] {
+  const requested = (process.env.GPT_NATIVE_ISA ?? "").trim().toLowerCase().replace("-", "");
+  if (requested === "avx512" || requested === "avx2" || requested === "portable") return [requested];
+  return [...(kernels.avx512 ? ["avx512" as const] : []), ...(kernels.avx2 ? ["avx2" as const] : []), "portable"];
+}
+
+/** isa()'s name of an instruction set. */
+export const ISA_NAMES: Record<NativeIsa, string> = { avx512: "AVX-512", avx2: "AVX2", portable: "portable" };

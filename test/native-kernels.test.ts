@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, Dropout, GPTLanguageModel, Rng, getBatch, loadTinyShakespeare, trainStep, trainValSplit } from "@build-gpt/lib/internal";
 import { dropoutMask, nativeDropout, nativeKernels, withNativeIsa, withNativeKernels, type NativeIsa } from "@build-gpt/lib/internal";
-import { backend, seededLosses } from "./helpers";
+import { ISA_NAMES, backend, seededLosses, testedIsas } from "./helpers";
 
 const skip = nativeKernels() ? false : "the native kernels do not load here";
 /** The lecture notebook's final model (benchmark model A). */
@@ -25,10 +25,14 @@ async function trajectory(native: boolean, steps: number): Promise<{ losses: num
   return { losses, tensors };
 }
 
+let wasmTrajectory: Promise<{ losses: number[]; tensors: number[] }> | undefined;
+/** The WebAssembly route's 50 steps, computed once for the tests that compare with it. */
+const wasmLosses = async () => (await (wasmTrajectory ??= trajectory(false, 50))).losses;
+
 test("50 seeded steps of model A: the native kernels' losses match the WebAssembly route's within 1e-4", { skip }, async () => {
   const fast = await trajectory(true, 50);
-  const reference = await trajectory(false, 50);
-  const worst = Math.max(...fast.losses.map((l, i) => Math.abs(l - reference.losses[i])));
+  const reference = await wasmLosses();
+  const worst = Math.max(...fast.losses.map((l, i) => Math.abs(l - reference[i])));
   assert.ok(worst <= 1e-4, `largest loss difference ${worst}`);
   console.log(`largest loss difference over 50 steps: ${worst}`);
   assert.ok(fast.losses[49] < fast.losses[0] - 0.5, "the model learns"); // from ~4.2 to ~3
@@ -185,11 +189,12 @@ test("dropout is reproducible: the same seed gives the same masks and losses on 
 });
 
 /**
- * The native matmul's arithmetic, in JavaScript: in order of k, each product added with one rounding (a fused
- * multiply-add: a float32 product is exact in a double, and the sum is rounded to float32). Returns the products and,
- * per element, the sum of |a·b| (the scale of its rounding error).
+ * The native matmul's arithmetic, in JavaScript: in order of k from zero, each product added with one rounding where
+ * the instruction set fuses multiply-adds (a float32 product is exact in a double, and the sum is rounded to float32),
+ * else with two (the product rounded to float32 first: the portable kernels where the compiler targets no fused
+ * multiply-add). Returns the products and, per element, the sum of |a·b| (the scale of its rounding error).
  */
-function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: boolean, transB: boolean): { c: Float32Array; scale: Float64Array } {
+function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: boolean, transB: boolean, fused: boolean): { c: Float32Array; scale: Float64Array } {
   const batch = Math.max(batchA, batchB);
   const c = new Float32Array(batch * M * N);
   const scale = new Float64Array(batch * M * N);
@@ -203,7 +208,7 @@ function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batch
         for (let k = 0; k < K; k++) {
           const x = a[ao + (transA ? k * M + i : i * K + k)];
           const y = b[bo + (transB ? j * K + k : k * N + j)];
-          sum = Math.fround(sum + x * y);
+          sum = Math.fround(sum + (fused ? x * y : Math.fround(x * y)));
           abs += Math.abs(x * y);
         }
         c[s * M * N + i * N + j] = sum;
@@ -214,13 +219,15 @@ function referenceMatMul(a: Float32Array, b: Float32Array, batchA: number, batch
   return { c, scale };
 }
 
-const isas: NativeIsa[] = nativeKernels()?.avx512 ? ["avx512", "avx2"] : ["avx2"];
+const isas = nativeKernels() ? testedIsas(nativeKernels()!) : [];
+/** Whether an instruction set's matmul fuses its multiply-adds: the AVX paths always, the portable one where compiled to. */
+const fuses = (isa: NativeIsa) => isa !== "portable" || nativeKernels()!.portableFma;
 
-test(`the matmul's instruction sets (${isas.join(", ")}) give the same bits, the fused multiply-add products within rounding`, { skip }, () => {
+test(`the matmul on ${isas.join(", ")}: the reference's products within rounding, the same bits where the arithmetic is the same`, { skip }, () => {
   const rng = new Rng(21);
   const random = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
-  // Shapes around the tiles (6 x 16 for AVX2, 12 x 32 for AVX-512), batched, shared, transposed (a long K transposed
-  // first), and large enough to be split across threads.
+  // Shapes around the tiles (6 x 16 for AVX2 and portable, 12 x 32 for AVX-512), batched, shared, transposed (a long
+  // K transposed first), and large enough to be split across threads.
   const shapes = [
     [1, 1, 1, 1, 1], [1, 1, 7, 5, 3], [1, 1, 13, 17, 33], [4, 4, 12, 32, 32], [3, 1, 25, 64, 31], [1, 3, 11, 9, 65],
     [8, 8, 32, 16, 32], [1, 1, 96, 64, 200], [2, 2, 130, 70, 47], [3, 1, 40, 300, 20], [1, 1, 70, 1030, 33],
@@ -231,21 +238,24 @@ test(`the matmul's instruction sets (${isas.join(", ")}) give the same bits, the
       for (const transB of [false, true]) {
         const a = random(batchA * M * K);
         const b = random(batchB * K * N);
-        const expected = referenceMatMul(a, b, batchA, batchB, M, K, N, transA, transB);
         const what = `(${batchA}|${batchB}, ${M}, ${K}, ${N}) transA ${transA} transB ${transB}`;
         const results = isas.map((isa) => {
+          const expected = referenceMatMul(a, b, batchA, batchB, M, K, N, transA, transB, fuses(isa));
           const c = new Float32Array(expected.c.length).fill(NaN);
           withNativeIsa(isa, () => {
-            assert.equal(nativeKernels()!.isa(), isa === "avx512" ? "AVX-512" : "AVX2");
+            assert.equal(nativeKernels()!.isa(), ISA_NAMES[isa]);
             nativeKernels()!.matmul(a, b, c, batchA, batchB, M, K, N, Number(transA), Number(transB));
           });
-          // A double rounding in the reference (to a double, then to float32) can differ from one rounding by an ulp.
+          // The reference emulates the arithmetic, except that it rounds each sum twice (to a double, then to float32),
+          // which can differ from one rounding by an ulp: 1e-6 of the sum of |a·b| is many ulps of any partial sum.
           const bad = c.findIndex((v, i) => !(Math.abs(v - expected.c[i]) <= 1e-6 * expected.scale[i]));
           assert.equal(bad, -1, `${isa}, ${what}: element ${bad} is ${c[bad]}, expected ${expected.c[bad]}`);
           cases++;
-          return Array.from(c);
+          return { isa, c: Array.from(c) };
         });
-        for (const other of results.slice(1)) assert.deepEqual(other, results[0], `AVX-512 and AVX2 differ, ${what}`);
+        for (const other of results.slice(1)) {
+          if (fuses(other.isa) === fuses(results[0].isa)) assert.deepEqual(other.c, results[0].c, `${other.isa} and ${results[0].isa} differ, ${what}`);
+        }
       }
     }
   }
@@ -262,12 +272,14 @@ test("a transposed product sums A as it reads it: the bits of sumRows, on every 
     a[3 % a.length] = -0;
     const expected = new Float32Array(M);
     nativeKernels()!.sumRows(a, expected, K, M);
-    const product = new Float32Array(M * N);
-    nativeKernels()!.matmul(a, b, product, 1, 1, M, K, N, 1, 0);
     for (const isa of isas) {
+      const product = new Float32Array(M * N);
       const sums = new Float32Array(M).fill(NaN);
       const c = new Float32Array(M * N).fill(NaN);
-      withNativeIsa(isa, () => nativeKernels()!.matmul(a, b, c, 1, 1, M, K, N, 1, 0, undefined, 0, sums));
+      withNativeIsa(isa, () => {
+        nativeKernels()!.matmul(a, b, product, 1, 1, M, K, N, 1, 0);
+        nativeKernels()!.matmul(a, b, c, 1, 1, M, K, N, 1, 0, undefined, 0, sums);
+      });
       assert.ok(sums.every((v, i) => Object.is(v, expected[i])), `${isa} (${M}, ${K}, ${N}): the sums`);
       assert.deepEqual(Array.from(c), Array.from(product), `${isa} (${M}, ${K}, ${N}): the product is unchanged`);
     }
@@ -277,13 +289,24 @@ test("a transposed product sums A as it reads it: the bits of sumRows, on every 
   assert.throws(() => nativeKernels()!.matmul(x, x, new Float32Array(4), 1, 1, 2, 3, 2, 1, 0, undefined, 0, new Float32Array(3)), /must have M values/);
 });
 
-test("50 seeded steps of model A give the same losses with the matmul on AVX-512 and on AVX2", { skip: skip || (nativeKernels()!.avx512 ? false : "this CPU has no AVX-512") }, async () => {
+// The portable kernels differ from the AVX paths only in how the matmul and attention round (simd.h, MulAdd), so
+// they are held to the WebAssembly route by the AVX paths' tolerance.
+test("50 seeded steps of model A on the portable kernels: the WebAssembly route's losses within 1e-4", { skip: skip || (isas.includes("portable") ? false : `this run tests ${isas.join(", ")} only`) }, async () => {
+  const portable = await withNativeIsa("portable", () => trajectory(true, 50));
+  const reference = await wasmLosses();
+  const worst = Math.max(...portable.losses.map((l, i) => Math.abs(l - reference[i])));
+  console.log(`portable kernels${nativeKernels()!.portableFma ? " (fused multiply-adds)" : ""}: largest loss difference over 50 steps ${worst}`);
+  assert.ok(worst <= 1e-4, `largest loss difference ${worst}`);
+  assert.ok(portable.losses[49] < portable.losses[0] - 0.5, "the model learns");
+});
+
+test("50 seeded steps of model A give the same losses with the matmul on AVX-512 and on AVX2", { skip: skip || (isas.includes("avx512") && isas.includes("avx2") ? false : `this run tests ${isas.join(", ")} only`) }, async () => {
   const fast = await withNativeIsa("avx512", () => trajectory(true, 50));
   const older = await withNativeIsa("avx2", () => trajectory(true, 50));
   assert.deepEqual(fast.losses, older.losses);
 });
 
-test("the backend line names the instruction set; GPT_NATIVE_ISA=avx2 forces the older path, a typo is an error", { skip }, () => {
+test("the backend line names the instruction set; GPT_NATIVE_ISA=avx2 or portable forces that path, a typo is an error", { skip }, () => {
   const script = `require("@build-gpt/lib").initBackend().then((info) => console.log(info.description), (e) => { console.log("error: " + e.message); });`;
   const line = (isa?: string) => {
     const env = { ...process.env };
@@ -293,8 +316,22 @@ test("the backend line names the instruction set; GPT_NATIVE_ISA=avx2 forces the
     assert.equal(run.status, 0, run.stderr);
     return run.stdout;
   };
-  const best = nativeKernels()!.avx512 ? "AVX-512" : "AVX2";
+  const best = nativeKernels()!.avx512 ? "AVX-512" : nativeKernels()!.avx2 ? "AVX2" : "portable";
   assert.match(line(), new RegExp(`native CPU kernels \\(${best}, \\d+ threads`));
-  assert.match(line("avx2"), /native CPU kernels \(AVX2, \d+ threads/);
-  assert.match(line("sse9"), /error: GPT_NATIVE_ISA="sse9" is not an instruction set: use avx2, avx512 or auto/);
+  if (nativeKernels()!.avx2) assert.match(line("avx2"), /native CPU kernels \(AVX2, \d+ threads/);
+  else assert.match(line("avx2"), /native CPU kernels \(portable, \d+ threads; GPT_NATIVE_ISA=avx2, but this CPU has no AVX2 and FMA/);
+  assert.match(line("portable"), best === "portable" ? /native CPU kernels \(portable, \d+ threads\)/ : new RegExp(`native CPU kernels \\(portable, \\d+ threads; ${best} available, GPT_NATIVE_ISA=portable\\)`));
+  assert.match(line("sse9"), /error: GPT_NATIVE_ISA="sse9" is not an instruction set: use avx512, avx2, portable or auto/);
+});
+
+test("a kernel whose scratch space cannot be allocated throws a JavaScript error; the process goes on", { skip: nativeKernels() ? false : "the native kernels do not load here" }, () => {
+  const k = nativeKernels()!;
+  const T = 1_000_000; // the attention kernel's scratch is T × T floats a thread: 4 TB
+  const qkv = new Float32Array(T * 3);
+  const y = new Float32Array(T);
+  assert.throws(() => k.causalAttention(qkv, y, 1, T, 1, 1, 1, 0, 0), /native CPU kernels: out of memory for a kernel's scratch space/);
+  const a = Float32Array.of(1, 2);
+  const c = new Float32Array(1);
+  k.matmul(a, Float32Array.of(3, 4), c, 1, 1, 1, 2, 1, 0, 0);
+  assert.equal(c[0], 11, "the kernels still work after the failure");
 });

@@ -17,7 +17,7 @@ import { fusedCausalAttention, fusedCausalSoftmax, fusedCrossEntropy, fusedLayer
 import { nativeAdamW } from "./native-adamw";
 import { nativeKernels } from "./native-kernels";
 import { nativeDropout } from "./native-routes";
-import { WASM_HEAP_LIMIT } from "./wasm-repairs";
+import { peakHeapBytes, WASM_HEAP_LIMIT } from "./wasm-repairs";
 import { gpuDropout } from "./webgpu";
 
 /** nn.Linear: x (..., in) Wᵀ + b -> (..., out). */
@@ -66,4 +66,12 @@ export function adamw(entries: AdamWEntry[], hyper: AdamWHyper): AdamWEntry[] | 
 /** The most memory a training step's tensors may take on this engine, in bytes; undefined where no limit is known. */
 export function memoryLimit(): number | undefined {
   return tf.getBackend() === "wasm" ? WASM_HEAP_LIMIT : undefined;
+}
+
+/**
+ * The most memory `f`'s allocations held at once on this engine, in bytes (and what it threw, if it did); undefined
+ * where the engine cannot count (any but wasm).
+ */
+export function peakMemory(f: () => void): { peakBytes: number; error?: unknown } | undefined {
+  return tf.getBackend() === "wasm" ? peakHeapBytes(f) : undefined;
 }

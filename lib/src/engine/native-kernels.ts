@@ -1,16 +1,20 @@
 /**
- * Native CPU kernels (lib/native/cpu-kernels.cc): a batched matrix multiply that uses AVX-512 or AVX2 (with fused
- * multiply-adds) and every core, AdamW in place in one call, a column sum (a bias gradient), dropout with its mask drawn
- * natively (seeded), the fused kernels of ./fused-kernels and strided copies. They work on the wasm backend's tensors
- * in place, through Float32Array views of its heap. AdamW, dropout, the column sum and the copies round as the
- * WebAssembly kernels do (the same bits); the matmul's fused multiply-adds and the fused kernels round once where the
- * WebAssembly route rounds twice, or add in another order, so training agrees with that route within rounding.
+ * Native CPU kernels (lib/native/src): a batched matrix multiply on every core, AdamW in place in one call, a column
+ * sum (a bias gradient), dropout with its mask drawn natively (seeded), the fused kernels of ./fused-kernels and
+ * strided copies. They work on the wasm backend's tensors in place, through Float32Array views of its heap. AdamW,
+ * dropout, the column sum and the copies round as the WebAssembly kernels do (the same bits); the matmul's fused
+ * multiply-adds and the fused kernels round once where the WebAssembly route rounds twice, or add in another order, so
+ * training agrees with that route within rounding.
  *
- * The compiled module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to install the
- * project. The matmul has an AVX-512 path and an AVX2 one, chosen when the module loads (AVX-512 where the CPU has it;
- * GPT_NATIVE_ISA=avx2 forces the older one); both give the same bits. Anywhere it cannot load (another platform,
- * an old CPU, GPT_NATIVE=0/false/no/off) the WebAssembly kernels run instead, and `nativeKernelsStatus()` says why in one line.
+ * The kernels come in three instruction sets, chosen when the module loads: AVX-512 and AVX2 (the same bits) where the
+ * CPU has them, and portable C++ that the compiler vectorises everywhere else (ARM64, older x86); GPT_NATIVE_ISA=avx2
+ * or portable forces one. The module is committed for linux-x64 (lib/native/prebuilt), so no compiler is needed to
+ * install the project there; elsewhere `npm install` builds it (lib/native/install.mjs) where a C++ compiler and
+ * Node's headers are at hand. A module carries the sha256 of the sources it was built from, and one built here from
+ * other sources is refused. Anywhere no module loads (or GPT_NATIVE=0/false/no/off) the WebAssembly kernels run
+ * instead, and `nativeKernelsStatus()` says why in one line.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { envFlag, envPositiveInt, thenRestore } from "../env";
@@ -26,7 +30,7 @@ export interface NativeKernels {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, M: number, K: number, N: number, transA: number, transB: number, bias?: Float32Array, relu?: number, sumsA?: Float32Array): void;
   /**
    * One AdamW step of every parameter, in place: `arrays` holds p, g, m, v of each in turn (no two overlapping); each
-   * p, m and v is overwritten. Scalars as documented in cpu-kernels.cc.
+   * p, m and v is overwritten. Scalars as documented in lib/native/src/kernels.h (AdamWScalars).
    */
   adamw(arrays: Float32Array[], scalars: Float32Array): void;
   /** out[c] = sum over r of x[r, c], for x (rows, cols). */
@@ -68,29 +72,89 @@ export interface NativeKernels {
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   /** Whether this CPU has AVX-512 (F, BW, DQ, VL). */
   avx512: boolean;
+  /** Whether this CPU has AVX2 and FMA. */
+  avx2: boolean;
   /**
-   * The instruction set the matmul runs on, "AVX-512" or "AVX2" (chosen at load: AVX-512 where the CPU has it, unless
-   * GPT_NATIVE_ISA=avx2); given "avx2" or "avx512", switches to it and returns the previous one.
+   * Whether the portable kernels fuse the matmul's multiply-adds (where the compiler targets fused multiply-adds, as on
+   * ARM64): then they give the AVX paths' bits; else each product is rounded before it is added.
+   */
+  portableFma: boolean;
+  /** The sha256 of the sources the module was built from (lib/native/sources.cjs). */
+  sourceSha256: string;
+  /**
+   * The instruction set the kernels run on, "AVX-512", "AVX2" or "portable" (chosen at load: the best the CPU has,
+   * unless GPT_NATIVE_ISA names another); given "avx512", "avx2" or "portable", switches to it and returns the previous
+   * one.
    */
   isa(name?: NativeIsa): string;
   /** Threads the matmul runs on (GPT_THREADS, default: the cores this process may use). */
   threads(): number;
 }
 
-/** The matmul's instruction sets: GPT_NATIVE_ISA=avx2 forces the older one (auto, the default: the best the CPU has). */
-export type NativeIsa = "avx2" | "avx512";
+/** The kernels' instruction sets: GPT_NATIVE_ISA forces one (auto, the default: the best the CPU has). */
+export type NativeIsa = "avx2" | "avx512" | "portable";
 
-/** GPT_NATIVE_ISA, checked: "auto" (or unset), "avx2" or "avx512"; anything else is an error. */
+/** isa()'s names of the instruction sets. */
+const ISA_NAMES: Record<NativeIsa, string> = { avx512: "AVX-512", avx2: "AVX2", portable: "portable" };
+
+/** GPT_NATIVE_ISA, checked: "auto" (or unset), "avx512", "avx2" or "portable"; anything else is an error. */
 function requestedIsa(): NativeIsa | "auto" {
   const raw = process.env.GPT_NATIVE_ISA;
   const value = (raw ?? "").trim().toLowerCase().replace("-", "");
   if (value === "" || value === "auto") return "auto";
-  if (value === "avx2" || value === "avx512") return value;
-  throw new Error(`GPT_NATIVE_ISA=${JSON.stringify(raw)} is not an instruction set: use avx2, avx512 or auto (or leave it unset).`);
+  if (value === "avx2" || value === "avx512" || value === "portable") return value;
+  throw new Error(`GPT_NATIVE_ISA=${JSON.stringify(raw)} is not an instruction set: use avx512, avx2, portable or auto (or leave it unset).`);
 }
 
-/** Where the prebuilt module for this platform lives. */
-export const NATIVE_MODULE_PATH = path.resolve(__dirname, "..", "..", "native", "prebuilt", `${process.platform}-${process.arch}`, "cpu-kernels.node");
+/** lib/native/sources.cjs: where the modules live, and the stamp of the sources in this checkout. */
+interface NativeSources {
+  sourceSha256(): string;
+  prebuiltPath(): string;
+  localBuildPath(): string;
+  localStatusPath(): string;
+}
+
+type NativeModule = { supported: boolean } & Partial<NativeKernels>;
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/**
+ * The module: the prebuilt one for this platform, else the one `npm install` built here (when its stamp is this
+ * checkout's); or why neither loads, in a few words.
+ */
+function openModule(): NativeModule | string {
+  let sources: NativeSources;
+  try {
+    sources = require(path.resolve(__dirname, "..", "..", "native", "sources.cjs")) as NativeSources;
+  } catch (err) {
+    return `lib/native is missing: ${firstLine(err)}`;
+  }
+  let prebuiltFailure: string | undefined;
+  const prebuilt = sources.prebuiltPath();
+  if (existsSync(prebuilt)) {
+    try {
+      return require(prebuilt) as NativeModule;
+    } catch (err) {
+      prebuiltFailure = `the prebuilt module does not load: ${firstLine(err)}`;
+    }
+  }
+  const local = sources.localBuildPath();
+  if (existsSync(local)) {
+    try {
+      const module = require(local) as NativeModule;
+      if (module.sourceSha256 === sources.sourceSha256()) return module;
+      return "the module built here is stale, built from other sources: rebuild it with npm install, or node lib/native/build.mjs --local";
+    } catch (err) {
+      return `the module built here does not load: ${firstLine(err)}`;
+    }
+  }
+  if (prebuiltFailure) return prebuiltFailure;
+  const status = sources.localStatusPath();
+  if (existsSync(status)) return readFileSync(status, "utf8").trim().split("\n")[0];
+  return "no prebuilt module, and none built here: run npm install with a C++ compiler, or node lib/native/build.mjs --local";
+}
 
 interface Loaded {
   kernels?: NativeKernels;
@@ -107,14 +171,9 @@ function load(): Loaded {
   const requested = envPositiveInt("GPT_THREADS");
   const cores = availableParallelism();
   const capped = requested !== undefined && requested > cores;
-  let module: { supported: boolean } & Partial<NativeKernels>;
-  try {
-    module = require(NATIVE_MODULE_PATH);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    return { status: `native CPU kernels unavailable for ${process.platform}-${process.arch} (${reason}); using WebAssembly's` };
-  }
-  if (!module.supported) return { status: "native CPU kernels need AVX2 and FMA, which this CPU lacks; using WebAssembly's" };
+  const module = openModule();
+  if (typeof module === "string") return { status: `native CPU kernels unavailable for ${process.platform}-${process.arch}: ${module}; using WebAssembly's` };
+  if (!module.supported) return { status: "native CPU kernels do not run on this CPU; using WebAssembly's" };
   const kernels = module as NativeKernels;
   let threads: number;
   if (capped) {
@@ -129,9 +188,11 @@ function load(): Loaded {
     threads = kernels.threads();
   }
   let note = capped ? `; GPT_THREADS=${requested} capped at the ${cores} cores available` : "";
-  if (isa === "avx512" && !kernels.avx512) note += "; GPT_NATIVE_ISA=avx512, but this CPU has no AVX-512";
+  const best: NativeIsa = kernels.avx512 ? "avx512" : kernels.avx2 ? "avx2" : "portable";
+  const runs = (name: NativeIsa) => name === "portable" || (name === "avx2" ? kernels.avx2 : kernels.avx512);
+  if (isa !== "auto" && !runs(isa)) note += `; GPT_NATIVE_ISA=${isa}, but this CPU has no ${isa === "avx512" ? "AVX-512" : "AVX2 and FMA"}`;
   else if (isa !== "auto") kernels.isa(isa);
-  if (kernels.isa() === "AVX2" && isa === "avx2" && kernels.avx512) note += "; AVX-512 available, GPT_NATIVE_ISA=avx2";
+  if (isa !== "auto" && kernels.isa() !== ISA_NAMES[best]) note += `; ${ISA_NAMES[best]} available, GPT_NATIVE_ISA=${isa}`;
   return { kernels, status: `${threads} threads${note}` };
 }
 
@@ -166,12 +227,13 @@ export function nativeKernelsStatus(): string {
 }
 
 /**
- * Runs `f` with the matmul on one instruction set (to compare them in one process: the tests, the benchmark), then
+ * Runs `f` with the kernels on one instruction set (to compare them in one process: the tests, the benchmark), then
  * restores the previous one. Throws where the native kernels do not run, or the CPU lacks it.
  */
 export function withNativeIsa<T>(isa: NativeIsa, f: () => T): T {
   const kernels = nativeKernels();
   if (!kernels) throw new Error(`withNativeIsa: ${nativeKernelsStatus()}`);
-  const previous = kernels.isa(isa) === "AVX-512" ? "avx512" : "avx2";
+  const name = kernels.isa(isa);
+  const previous = (Object.keys(ISA_NAMES) as NativeIsa[]).find((key) => ISA_NAMES[key] === name)!;
   return thenRestore(f, () => kernels.isa(previous));
 }

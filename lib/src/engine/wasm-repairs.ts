@@ -175,23 +175,73 @@ export class EngineOutOfMemory extends Error {
   }
 }
 
+interface HeapCount {
+  /** Bytes allocated, and not yet freed, since the count began. */
+  live: number;
+  peak: number;
+  sizes: Map<number, number>;
+}
+
+interface WasmHeap {
+  _malloc(n: number): number;
+  _free(at: number): void;
+}
+
+/** The count of the measurement under way (peakHeapBytes), if any. */
+let counting: HeapCount | undefined;
+
 const guarded = new WeakSet<object>();
 
-/** Makes the backend's allocations throw EngineOutOfMemory where they would return address 0. Once per backend. */
+/**
+ * Makes the backend's allocations throw EngineOutOfMemory where they would return address 0, and lets
+ * peakHeapBytes count them. Once per backend.
+ */
 export function guardWasmMemory(backend: BackendWasm): void {
-  const wasm = (backend as unknown as { wasm: { _malloc(n: number): number } }).wasm;
+  const wasm = (backend as unknown as { wasm: WasmHeap }).wasm;
   if (guarded.has(wasm)) return;
-  // Emscripten's first _malloc replaces itself with the raw export (Module._malloc = asm.malloc): an accessor keeps
-  // the guard in place and takes whatever is assigned as the allocation it guards.
+  // Emscripten's first _malloc (and _free) replaces itself with the raw export (Module._malloc = asm.malloc): an
+  // accessor keeps the guard in place and takes whatever is assigned as the function it guards.
   let malloc = wasm._malloc;
-  const guard = (n: number) => {
+  let free = wasm._free;
+  const guardedMalloc = (n: number) => {
     if (n >= WASM_HEAP_LIMIT) throw new EngineOutOfMemory(n);
     const at = malloc.call(wasm, n);
     if (at === 0 && n > 0) throw new EngineOutOfMemory(n);
+    if (counting) {
+      counting.sizes.set(at, n);
+      counting.live += n;
+      counting.peak = Math.max(counting.peak, counting.live);
+    }
     return at;
   };
-  Object.defineProperty(wasm, "_malloc", { configurable: true, get: () => guard, set: (f: (n: number) => number) => (malloc = f) });
+  const countedFree = (at: number) => {
+    const n = counting?.sizes.get(at);
+    if (counting && n !== undefined) {
+      counting.live -= n;
+      counting.sizes.delete(at);
+    }
+    free.call(wasm, at);
+  };
+  Object.defineProperty(wasm, "_malloc", { configurable: true, get: () => guardedMalloc, set: (f: WasmHeap["_malloc"]) => (malloc = f) });
+  Object.defineProperty(wasm, "_free", { configurable: true, get: () => countedFree, set: (f: WasmHeap["_free"]) => (free = f) });
   guarded.add(wasm);
+}
+
+/**
+ * Runs `f` and returns the most heap memory its allocations held at once, in bytes (what was allocated before it is
+ * not counted), also when it throws (then `error` is what it threw). Only on the guarded wasm backend.
+ */
+export function peakHeapBytes(f: () => void): { peakBytes: number; error?: unknown } {
+  if (counting) throw new Error("peakHeapBytes: a measurement is already under way");
+  counting = { live: 0, peak: 0, sizes: new Map() };
+  try {
+    f();
+    return { peakBytes: counting.peak };
+  } catch (error) {
+    return { peakBytes: counting.peak, error };
+  } finally {
+    counting = undefined;
+  }
 }
 
 let repaired = false;

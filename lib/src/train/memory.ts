@@ -2,8 +2,8 @@
  * Whether a training step fits the engine's memory, checked before the first step rather than found out in the middle
  * of one. The CPU engine's tensors live in WebAssembly's heap, at most 4 GiB; a step needs the model, the optimizer's
  * moments, and the activations the backward pass keeps, which grow with the batch. The step's peak is measured on
- * batches of 1 and 2 sequences (tf.profile's peak bytes: the growth per sequence and what does not grow), then
- * projected to the batch each part of a step takes.
+ * batches of 1 and 2 sequences (the engine counts its allocations: the growth per sequence, and what does not grow),
+ * then projected to the batch each part of a step takes.
  */
 import * as tf from "@tensorflow/tfjs";
 import { getBatch } from "../data/batches";
@@ -30,18 +30,21 @@ export class StepTooLarge extends Error {
   }
 }
 
-/** The peak bytes of one forward and backward pass on `batch` sequences, the model's random streams left as they were. */
-async function peakBytes(model: LanguageModel, data: Int32Array, batch: number, blockSize: number): Promise<number> {
+/**
+ * The peak bytes of one forward and backward pass on `batch` sequences (undefined where the engine cannot count),
+ * the model's random streams left as they were. An engine error in the pass is thrown as it is.
+ */
+function peakBytes(model: LanguageModel, data: Int32Array, batch: number, blockSize: number): number | undefined {
   const streams = model.namedModules().flatMap(([, m]) => (m instanceof Dropout && m.randomStream ? [m.randomStream] : []));
   const states = streams.map((s) => s.getState());
   try {
-    const info = await tf.profile(() => {
+    const measured = fast.peakMemory(() => tf.tidy(() => {
       const { x, y } = getBatch(data, batch, blockSize, new Rng(0));
       const { value, grads } = tf.variableGrads(() => model.loss(x, y), model.parameters());
-      tf.dispose([x, y, value, grads]);
-      return [];
-    });
-    return info.peakBytes;
+      tf.dispose([value, grads]);
+    }));
+    if (measured?.error) throw measured.error;
+    return measured === undefined ? undefined : tf.memory().numBytes + measured.peakBytes;
   } finally {
     streams.forEach((s, i) => s.setState(states[i]));
   }
@@ -60,8 +63,9 @@ export async function checkStepMemory(model: LanguageModel, data: Int32Array, { 
   const wasTraining = model.training;
   model.train();
   try {
-    const p1 = await peakBytes(model, data, 1, blockSize);
-    const p2 = await peakBytes(model, data, 2, blockSize);
+    const p1 = peakBytes(model, data, 1, blockSize);
+    const p2 = peakBytes(model, data, 2, blockSize);
+    if (p1 === undefined || p2 === undefined) return;
     const perSequence = Math.max(0, p2 - p1);
     const need = (parts: number) => p1 + perSequence * (batchSize / parts - 1);
     if (need(microBatches) <= HEADROOM * limit) return;
