@@ -93,24 +93,26 @@ test("train: a model the directory cannot hold is refused before anything is wri
   await assert.rejects(runTrain(["--resume"], { log: quiet }), /--resume continues .* --out DIR/);
 });
 
-test("npm run train: Ctrl-C saves the run and exits with status 130", async () => {
-  const dir = tmp();
-  const out = path.join(dir, "run");
-  const script = path.resolve(__dirname, "..", "..", "lib", "dist", "cli", "train.js");
-  const child = spawn(process.execPath, [script, ...TINY, "--max-iters", "100000", "--eval-interval", "50", "--data", textFile(dir), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let sent = false;
-  child.stdout.on("data", (d) => {
-    stdout += d;
-    if (!sent && /step 50:/.test(stdout)) sent = child.kill("SIGINT"); // once: a second Ctrl-C after the save would kill it
+for (const [signal, status, name] of [["SIGINT", 130, "Ctrl-C"], ["SIGHUP", 129, "a closed terminal (SIGHUP)"]] as const) {
+  test(`npm run train: ${name} saves the run and exits with status ${status}`, async () => {
+    const dir = tmp();
+    const out = path.join(dir, "run");
+    const script = path.resolve(__dirname, "..", "..", "lib", "dist", "cli", "train.js");
+    const child = spawn(process.execPath, [script, ...TINY, "--max-iters", "100000", "--eval-interval", "50", "--data", textFile(dir), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let sent = false;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (!sent && /step 50:/.test(stdout)) sent = child.kill(signal); // once: a second signal after the save would kill it
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, status, stdout);
+    assert.match(stdout, new RegExp(`interrupted by ${signal} at step \\d+; saved to .*--resume`));
+    const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
+    assert.equal(saved.saved, "interrupted");
+    assert.ok(saved.step >= 50);
   });
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  assert.equal(code, 130, stdout);
-  assert.match(stdout, /interrupted by SIGINT at step \d+; saved to .*--resume/);
-  const saved = JSON.parse(readFileSync(path.join(out, "config.json"), "utf8")).training;
-  assert.equal(saved.saved, "interrupted");
-  assert.ok(saved.step >= 50);
-});
+}
 
 test("sample --out DIR: a model directory saveModelDir wrote (lesson 6) samples too; the same seed gives the same text", async () => {
   await backend();
