@@ -15,8 +15,8 @@ function probes(text: string): string[] {
 }
 
 /** Exercise 1.1: the learner's encode and decode against CharTokenizer.fromText(text), and decode(encode(s)) = s. */
-export function encodeDecodeVerdict(encode: (s: string) => number[], decode: (ids: number[]) => string, text: string): Verdict {
-  return verdict("Exercise 1.1 — encode and decode", () => {
+export function checkEncodeDecode(encode: (s: string) => number[], decode: (ids: number[]) => string, text: string): Verdict {
+  return report(verdict("Exercise 1.1 — encode and decode", () => {
     const tokenizer = CharTokenizer.fromText(text);
     const findings: Finding[] = [];
     for (const s of probes(text)) {
@@ -25,11 +25,7 @@ export function encodeDecodeVerdict(encode: (s: string) => number[], decode: (id
       findings.push(sameValue(`decode of those ${ids.length} ids`, decode(ids), s));
     }
     return findings;
-  });
-}
-
-export function checkEncodeDecode(encode: (s: string) => number[], decode: (ids: number[]) => string, text: string): void {
-  report(encodeDecodeVerdict(encode, decode, text));
+  }));
 }
 
 /** One training example of a chunk: the tokens seen so far and the token that should come next. */
@@ -47,8 +43,8 @@ function examplesOf(chunk: ArrayLike<number>, blockSize: number): Example[] {
 const showExample = (e: Example | undefined) => (e && typeof e === "object" ? `[${Array.from(e.context ?? []).join(", ")}] -> ${e.target}` : String(e));
 
 /** Exercise 1.2: the learner's examples(chunk, blockSize) on the first blockSize + 1 tokens of `data`. */
-export function blockExamplesVerdict(examples: (chunk: ArrayLike<number>, blockSize: number) => Example[], data: ArrayLike<number>, blockSize = 8): Verdict {
-  return verdict("Exercise 1.2 — the examples in one chunk", () => {
+export function checkBlockExamples(examples: (chunk: ArrayLike<number>, blockSize: number) => Example[], data: ArrayLike<number>, blockSize = 8): Verdict {
+  return report(verdict("Exercise 1.2 — the examples in one chunk", () => {
     const chunk = Array.from(data).slice(0, blockSize + 1);
     const expected = examplesOf(chunk, blockSize);
     const got = examples(chunk, blockSize);
@@ -60,11 +56,7 @@ export function blockExamplesVerdict(examples: (chunk: ArrayLike<number>, blockS
       findings.push({ ok, line: ok ? `example ${t}: ${showExample(e)} — right` : `example ${t}: got ${showExample(g)}, expected ${showExample(e)}` });
     });
     return findings;
-  });
-}
-
-export function checkBlockExamples(examples: (chunk: ArrayLike<number>, blockSize: number) => Example[], data: ArrayLike<number>, blockSize = 8): void {
-  report(blockExamplesVerdict(examples, data, blockSize));
+  }));
 }
 
 /** What the learner's batch function may return: nested arrays, or (B, T) tensors (read and freed by the check). */
@@ -88,8 +80,8 @@ function rows(v: number[][] | tf.Tensor): unknown {
  * Exercise 1.3: the learner's batchAt(data, offsets, blockSize) against the library's getBatch. The offsets are the
  * ones getBatch draws from Rng(seed), so both must give the same x and y.
  */
-export function batchVerdict(batchAt: (data: Int32Array, offsets: number[], blockSize: number) => HandBatch, data: Int32Array, batchSize = 4, blockSize = 8, seed = 42): Verdict {
-  return verdict("Exercise 1.3 — a batch by hand", () => {
+export function checkBatch(batchAt: (data: Int32Array, offsets: number[], blockSize: number) => HandBatch, data: Int32Array, batchSize = 4, blockSize = 8, seed = 42): Verdict {
+  return report(verdict("Exercise 1.3 — a batch by hand", () => {
     const drawing = new Rng(seed);
     const offsets = Array.from({ length: batchSize }, () => drawing.int(data.length - blockSize));
     const { x, y } = getBatch(data, batchSize, blockSize, new Rng(seed));
@@ -109,9 +101,5 @@ export function batchVerdict(batchAt: (data: Int32Array, offsets: number[], bloc
       sameValue(`x at offsets ${offsets.join(", ")}`, gx, expected.x),
       sameValue("y (the same chunks one token later)", gy, expected.y),
     ];
-  });
-}
-
-export function checkBatch(batchAt: (data: Int32Array, offsets: number[], blockSize: number) => HandBatch, data: Int32Array, batchSize = 4, blockSize = 8, seed = 42): void {
-  report(batchVerdict(batchAt, data, batchSize, blockSize, seed));
+  }));
 }

@@ -8,6 +8,7 @@
  * instead of failing, so a lesson runs from top to bottom before the learner has written anything.
  * GPT_EXERCISES=strict (the solutions run in CI) makes every verdict that is not right an error.
  */
+import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { inNotebook, tslabDisplay } from "../notebook/display";
 import { HINTS } from "./hints";
@@ -164,10 +165,12 @@ export function verdictHtml(v: Verdict): string {
 /**
  * Shows the verdict under the cell (a box in a notebook, text elsewhere) and returns it. In strict mode a verdict that
  * is not right throws, so that CI's solutions run fails on it.
+ * A check is a cell's last line, and tslab prints what a cell's last line returns: the verdict prints as nothing more in
+ * a notebook (the box is shown), as its text elsewhere.
  */
 export function report(v: Verdict): Verdict {
   if (inNotebook()) tslabDisplay().html(verdictHtml(v));
   else console.log(verdictText(v));
   if (strictExercises() && v.status !== "right") throw new Error(`GPT_EXERCISES=strict: ${verdictText(v)}`);
-  return v;
+  return Object.defineProperty(v, inspect.custom, { value: () => (inNotebook() ? "" : verdictText(v)), enumerable: false, configurable: true });
 }

@@ -3,7 +3,7 @@ import type { Hints } from "./types";
 
 export const HINTS: Record<string, Hints> = {
   "1.1": {
-    nudge: "A token is a position in the sorted list of characters; decoding is the same lookup the other way round.",
+    nudge: "A token is a position in the sorted list of characters (sorted, not in the order the text first uses them); decoding is the same lookup the other way round.",
     recipe: "a character's token is its index in the sorted list chars (chars.indexOf(c), or a Map built once); decode looks the index up again (chars[i]) and joins the characters into one string.",
   },
   "1.2": {

@@ -14,4 +14,8 @@ export const HINTS: Record<string, Hints> = {
     nudge: "The temperature scales the logits before the softmax; the softmax itself is unchanged.",
     recipe: "divide every logit by the temperature, then softmax: exp of each, divided by their sum (subtract the largest logit first, so exp cannot overflow). A temperature below 1 sharpens the distribution, above 1 flattens it.",
   },
+  "2.4": {
+    nudge: "One step is the lecture's loop body: the loss of the batch, its gradients (PyTorch's loss.backward()), the optimizer's update; in TensorFlow.js also reading the loss out and freeing what the step made.",
+    recipe: "const { value, grads } = tf.variableGrads(() => model.loss(x, y), model.parameters()) gives the loss and every weight's gradient by name; optimizer.step(grads) applies AdamW; const loss = (await value.data())[0] reads the loss; tf.dispose([value, grads]) frees both; return loss.",
+  },
 };
