@@ -7,8 +7,8 @@ export const HINTS: Record<string, Hints> = {
     recipe: "q @ kᵀ is tf.matMul(q, k, false, true) — (B, T, hs) @ (B, hs, T') -> (B, T, T') — then multiply by headSize ** -0.5 (headSize = q.shape[2]).",
   },
   "4.2": {
-    nudge: "A head is versions 3 of Lesson 3 with data-dependent affinities: keys and queries give the scores, values are what gets averaged.",
-    recipe: "k = head.key.forward(x), q = head.query.forward(x); affinities q·kᵀ × headSize^-0.5; −∞ above the diagonal; softmax over the last axis; then wei @ head.value.forward(x).",
+    nudge: "A head is Lesson 3's version 3 with affinities computed from the tokens: the queries and keys give the affinities, the values are what gets averaged. The version 4 cells above hold every step.",
+    recipe: "in forward, inside tf.tidy: k = this.key.forward(x) and q = this.query.forward(x), (B, T, hs); the affinities q @ kᵀ times this.headSize ** -0.5, (B, T, T); −∞ above the diagonal and a softmax along the last axis (causalSoftmax does both, or your maskedSoftmax of Lesson 3); then tf.matMul(wei, this.value.forward(x)), (B, T, hs).",
   },
   "4.3": {
     nudge: "Variances of independent terms add; scaling a quantity by s scales its variance by s².",
