@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CONFIGS, LADDER, Rng, buildModel, configNamed, gptConfigOf } from "@build-gpt/lib";
-import { BENCH_MODELS } from "@build-gpt/lib/dist/cli/bench";
 import { parseCommand, UsageError } from "@build-gpt/lib/dist/cli/args";
-import { BENCH_COMMAND } from "@build-gpt/lib/dist/cli/bench";
+import { BENCH_COMMAND } from "../bench/src/main";
+import { BENCH_MODELS } from "../bench/src/models";
 import { TRAIN_COMMAND } from "@build-gpt/lib/dist/cli/train";
 import { LADDER_COMMAND } from "@build-gpt/lib/dist/cli/ladder";
 import { backend } from "./helpers";
@@ -12,9 +12,11 @@ test("configs: one registry; the ladder and the benchmark read their models from
   const names = CONFIGS.map((c) => c.name);
   assert.equal(new Set(names).size, names.length, "names are unique");
   for (const step of LADDER) assert.equal(step.config, configNamed(step.id));
-  const a = configNamed("notebook-final");
-  assert.deepEqual({ ...BENCH_MODELS[0].config, vocabSize: 65 }, gptConfigOf(a, 65));
-  assert.equal(BENCH_MODELS[2].config.nEmbd, configNamed("gpt-py").nEmbd);
+  // The benchmark's A and B are registry configurations as they are; gpt.py's is timed at batch 8, batched attention.
+  assert.equal(BENCH_MODELS[0], configNamed("notebook-final"));
+  assert.equal(BENCH_MODELS[1], configNamed("nanogpt-cpu"));
+  assert.deepEqual(BENCH_MODELS[2], { ...configNamed("gpt-py"), attention: "batched", batchSize: 8 });
+  assert.deepEqual(gptConfigOf(BENCH_MODELS[2], 65), { ...gptConfigOf(configNamed("gpt-py"), 65), attention: "batched" });
   assert.throws(() => configNamed("gpt2"), /Unknown configuration "gpt2".*notebook-final/);
 });
 
