@@ -211,6 +211,8 @@ export interface Projection {
   stepMs: number;
   evalMs: number;
   seconds: number;
+  /** The training steps' spread (stepMs is its median). */
+  steps: Spread;
 }
 
 /** Evaluations train() runs at a configuration's settings: every evalInterval steps, and at step 0. */
@@ -247,5 +249,5 @@ export async function projectFullSettings(c: ModelConfiguration, data: Int32Arra
   model.dispose();
   optimizer.dispose();
   const [stepMs, evalMs] = [median(train), median(evaluate)];
-  return { stepMs, evalMs, seconds: projectedSeconds(c, stepMs, evalMs) };
+  return { stepMs, evalMs, seconds: projectedSeconds(c, stepMs, evalMs), steps: spread(train) };
 }
