@@ -213,5 +213,6 @@ main() {
 }
 
 mkdir -p "$OUT" "$RUN" || exit 1
+rm -f "$OUT"/resume.xz.* # an earlier call's parts, where $OUT is reused, would join this call's
 main 2>&1 | tee "$OUT/log.txt"
 exit "${PIPESTATUS[0]}"

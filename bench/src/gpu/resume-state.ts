@@ -86,8 +86,8 @@ function decodeV(codes: Uint8Array, ranges: Float32Array): Float32Array {
 const blocksOf = (n: number) => Math.ceil(n / BLOCK);
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Writes model directory `dir` as a resume state. */
-export async function compact(dir: string, file: string, done: boolean): Promise<void> {
+/** Writes model directory `dir` as a resume state; returns its step and size in bytes. */
+export async function compact(dir: string, file: string, done: boolean): Promise<{ step: number; bytes: number }> {
   const { model, tokenizer, config, optimizer } = loadModelDir(dir);
   try {
     const training = config.training as Header["training"] | undefined;
@@ -113,7 +113,7 @@ export async function compact(dir: string, file: string, done: boolean): Promise
     length.writeBigUInt64LE(BigInt(json.length));
     const bytes = Buffer.concat([length, json, ...high, ...low, ...codes, ...ranges]);
     writeFileSync(file, bytes);
-    console.log(`resume state of step ${training.step}${done ? " (the run is done)" : ""}: ${(bytes.length / 2 ** 20).toFixed(1)} MiB before compression (${HOW})`);
+    return { step: training.step, bytes: bytes.length };
   } finally {
     model.dispose();
   }
@@ -187,7 +187,11 @@ async function main(): Promise<void> {
   if (!["compact", "expand"].includes(verb) || !from || !to) throw new UsageError("Usage: resume-state.js compact MODEL_DIR FILE [--done] | expand FILE MODEL_DIR [--results DIR].");
   await initBackend("cpu"); // files only: the weights pass through the plain JavaScript backend
   tf.enableProdMode(); // which then leaves out its advice to install tfjs-node
-  if (verb === "compact") return compact(from, to, args.values.done === true);
+  if (verb === "compact") {
+    const done = args.values.done === true;
+    const { step, bytes } = await compact(from, to, done);
+    return console.log(`resume state of step ${step}${done ? " (the run is done)" : ""}: ${(bytes / 2 ** 20).toFixed(1)} MiB before compression (${HOW})`);
+  }
   const result = await expand(from, to);
   console.log(`resuming at step ${result.step}${result.done ? " (the run is done)" : ""}: ${result.how}`);
   if (args.values.results) writeResult(args.values.results as string, "resume.json", result);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The GPU run's training (scripts/gpu-run.sh): `npm run train`'s command (runTrain) with a progress line every
- * --every seconds for a log that is not a terminal (steps, ms per step, the time the rest would take at this pace),
+ * The GPU run's training (scripts/gpu-run.sh): `npm run train`'s command (runTrain) with a progress line after the
+ * tenth step, then every --every seconds, for a log that is not a terminal (steps, ms per step, the time the rest would
+ * take at this pace),
  * and, when it stops (done, or interrupted by SIGINT: the model directory is saved first), this call's results:
  * train.json (steps, pace, evaluations) and losses.tsv (every evaluation of the run, earlier calls' included).
  *   node bench/dist/gpu/train.js [--results DIR] [--every 30] -- --config gpt-py [--key value ...] --out DIR [--resume]
@@ -14,6 +15,9 @@ import { configNamed, withOverrides } from "@build-gpt/lib";
 import { formatDuration, helpText, parseCommand, runMain, runTrain, TRAIN_COMMAND, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
 import { median } from "../harness";
 import { writeResult, type TrainResult } from "./results";
+
+/** The call's step after which the first progress line comes: its pace is known by then. */
+const FIRST_LINE_AT = 10;
 
 const GPU_TRAIN_COMMAND: CommandSpec = {
   name: "gpu:train",
@@ -28,19 +32,20 @@ const GPU_TRAIN_COMMAND: CommandSpec = {
 class Pace {
   private readonly times: number[] = [];
   private last?: number;
+  private steps = 0;
   private lastLine = performance.now();
   readonly started = performance.now();
 
   constructor(private readonly evalInterval: number, private readonly everyMs: number) {}
 
-  /** Records step `step`; true when a progress line is due. */
+  /** Records step `step`; true when a progress line is due: after this call's tenth step, then every `everyMs`. */
   step(step: number): boolean {
     const now = performance.now();
     // The call's first step also timed the start (the backend, the data, an evaluation), and the step after an
     // evaluation's step that evaluation: both are left out of the pace.
     if (this.last !== undefined && (step - 1) % this.evalInterval !== 0) this.times.push(now - this.last);
     this.last = now;
-    if (now - this.lastLine < this.everyMs) return false;
+    if (++this.steps !== FIRST_LINE_AT && now - this.lastLine < this.everyMs) return false;
     this.lastLine = now;
     return true;
   }
