@@ -43,13 +43,15 @@ async function timeTorch(c: ModelConfiguration, vocabSize: number, steps: number
   }
 }
 
-function report(r: TimingResult): void {
-  const o = r.ours;
+function reportOurs(o: TimingResult["ours"], config: string): void {
   console.log(`ours: ${fmt(o.medianMs)} ms/step (${fmt(o.minMs)}-${fmt(o.maxMs)}), an evaluation batch ${fmt(o.evalBatchMs)} ms`);
-  if ("skipped" in r.torch) console.log(`PyTorch: not timed (${r.torch.skipped})`);
-  else console.log(`${r.torch.label}${r.torch.gpu ? ` on ${r.torch.gpu}` : ""}: ${fmt(r.torch.medianMs)} ms/step (${fmt(r.torch.minMs)}-${fmt(r.torch.maxMs)})`);
-  if (r.ratio !== undefined) console.log(`ours ÷ PyTorch: ${fmt(r.ratio, 2)}`);
-  console.log(`${r.config} at its settings (${o.maxIters} steps and its evaluations) at this pace: about ${fmt(o.projectedMinutes)} min`);
+  console.log(`${config} at its settings (${o.maxIters} steps and its evaluations) at this pace: about ${fmt(o.projectedMinutes)} min`);
+}
+
+function reportTorch(r: TimingResult): void {
+  if ("skipped" in r.torch) return console.log(`PyTorch: not timed (${r.torch.skipped})`);
+  console.log(`${r.torch.label}${r.torch.gpu ? ` on ${r.torch.gpu}` : ""}: ${fmt(r.torch.medianMs)} ms/step (${fmt(r.torch.minMs)}-${fmt(r.torch.maxMs)})`);
+  console.log(`ours ÷ PyTorch: ${fmt(r.ratio!, 2)}`);
 }
 
 async function main(): Promise<void> {
@@ -65,16 +67,17 @@ async function main(): Promise<void> {
   const tokenizer = CharTokenizer.fromText(text);
   const { train } = trainValSplit(tokenizer.encode(text));
   console.log(`${c.name}: batch ${c.batchSize}, block ${c.blockSize}, ${warmup} warm-up and ${steps} timed steps on each side`);
-  const ours: Projection = await projectFullSettings(c, train, tokenizer.vocabSize, steps, warmup);
+  const p: Projection = await projectFullSettings(c, train, tokenizer.vocabSize, steps, warmup);
+  const ours = { ...p.steps, evalBatchMs: p.evalMs, projectedMinutes: p.seconds / 60, maxIters: c.maxIters };
+  reportOurs(ours, c.name);
+  const save = (r: TimingResult) => args.values.results && writeResult(args.values.results as string, "timings.json", r);
+  const base = { config: c.name, batchSize: c.batchSize, blockSize: c.blockSize, steps, warmup, ours };
+  save({ ...base, torch: { skipped: "not timed yet (the part stopped before PyTorch answered)" } }); // kept should PyTorch not answer in time
   const python = (args.values.python as string | undefined) ?? process.env.PYTHON ?? "python3";
   const torch = await timeTorch(c, tokenizer.vocabSize, steps, warmup, device, python);
-  const result: TimingResult = {
-    config: c.name, batchSize: c.batchSize, blockSize: c.blockSize, steps, warmup,
-    ours: { ...ours.steps, evalBatchMs: ours.evalMs, projectedMinutes: ours.seconds / 60, maxIters: c.maxIters },
-    torch, ratio: "skipped" in torch ? undefined : ours.stepMs / torch.medianMs,
-  };
-  report(result);
-  if (args.values.results) writeResult(args.values.results as string, "timings.json", result);
+  const result: TimingResult = { ...base, torch, ratio: "skipped" in torch ? undefined : p.stepMs / torch.medianMs };
+  reportTorch(result);
+  save(result);
 }
 
 if (require.main === module) runMain(main);
