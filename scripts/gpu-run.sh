@@ -212,6 +212,7 @@ main() {
   return "$status"
 }
 
+case "$RUN" in / | "$HOME" | "$PWD" | "$PACK") echo "GPU_RUN_DIR=$RUN would be emptied: name a folder of its own"; exit 1 ;; esac
 mkdir -p "$OUT" "$RUN" || exit 1
 rm -f "$OUT"/resume.xz.* # an earlier call's parts, where $OUT is reused, would join this call's
 main 2>&1 | tee "$OUT/log.txt"

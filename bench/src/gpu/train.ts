@@ -8,7 +8,7 @@
  *   node bench/dist/gpu/train.js [--results DIR] [--every 30] -- --config gpt-py [--key value ...] --out DIR [--resume]
  * Exits as the train command does: 0 when the run is done, 130 when interrupted.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { configNamed, withOverrides } from "@build-gpt/lib";
@@ -60,6 +60,15 @@ function lossLog(history: TrainResult["history"]): string {
   return ["step\ttrain\tval", ...history.map((p) => `${p.step}\t${p.train.toFixed(4)}\t${p.val.toFixed(4)}`)].join("\n") + "\n";
 }
 
+/** The step a model directory was saved at: where a call that took no step stands. */
+function savedStep(out: string | undefined): number {
+  try {
+    return JSON.parse(readFileSync(path.join(out ?? "", "config.json"), "utf8")).training.step;
+  } catch {
+    return 0; // nothing saved
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const split = argv.indexOf("--");
@@ -85,9 +94,9 @@ async function main(): Promise<void> {
   if (!outcome) return;
   outcome.model.dispose();
   if (outcome.interrupted) process.exitCode = 130;
-  const last = outcome.history.at(-1);
+  const stood = startStep === undefined ? savedStep(parsed.values.out as string | undefined) : undefined;
   const result: TrainResult = {
-    startStep: startStep ?? endStep, endStep: startStep === undefined ? (last?.step ?? 0) : endStep, maxIters: config.maxIters,
+    startStep: startStep ?? stood!, endStep: stood ?? endStep, maxIters: config.maxIters,
     seconds: (performance.now() - pace.started) / 1000, msPerStep: pace.msPerStep(), interrupted: outcome.interrupted, done: !outcome.interrupted,
     history: outcome.history, bestVal: outcome.history.length ? Math.min(...outcome.history.map((p) => p.val)) : undefined,
   };
