@@ -5,8 +5,8 @@
  * --allow-software (the rehearsal).
  *   node bench/dist/gpu/adapter.js [--allow-software] [--results DIR]
  */
-import { helpText, parseCommand, runMain, startWebGPU, type CommandSpec } from "@build-gpt/lib/internal";
-import { writeResult, type AdapterResult } from "./results";
+import { parseCommand, runMain, startWebGPU, type CommandSpec } from "@build-gpt/lib/internal";
+import { partHelp, writeResult, type AdapterResult } from "./results";
 
 const ADAPTER_COMMAND: CommandSpec = {
   name: "gpu:adapter",
@@ -19,7 +19,7 @@ const ADAPTER_COMMAND: CommandSpec = {
 
 async function main(): Promise<void> {
   const args = parseCommand(process.argv.slice(2), ADAPTER_COMMAND);
-  if (args.help) return console.log(helpText(ADAPTER_COMMAND));
+  if (args.help) return console.log(partHelp(ADAPTER_COMMAND, "node bench/dist/gpu/adapter.js [options]"));
   const start = await startWebGPU({ acceptSoftware: args.values["allow-software"] === true });
   if (!start.ok) {
     console.error(`no GPU adapter: ${start.reason}`);

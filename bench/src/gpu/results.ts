@@ -5,6 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { EvalPoint } from "@build-gpt/lib";
+import { helpText, type CommandSpec } from "@build-gpt/lib/internal";
+
+/** --help of a part: its options as the commands print them, under the way the run script starts it (no npm script). */
+export const partHelp = (spec: CommandSpec, usage: string): string => helpText(spec).replace(/^npm run .*$/m, usage);
 
 /** What the adapter check found (adapter.json). */
 export interface AdapterResult {

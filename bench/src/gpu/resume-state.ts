@@ -21,8 +21,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, GPTLanguageModel, Rng, initBackend, loadModelDir, saveModelDir, type GPTConfig } from "@build-gpt/lib";
-import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
-import { writeResult, type ResumeResult } from "./results";
+import { parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
+import { partHelp, writeResult, type ResumeResult } from "./results";
 
 const FORMAT = "build-gpt-ts resume state 1";
 /** Values of v that share one log2 range. */
@@ -183,7 +183,7 @@ const RESUME_STATE_COMMAND: CommandSpec = {
 async function main(): Promise<void> {
   const [verb, from, to, ...rest] = process.argv.slice(2);
   const args = parseCommand(rest, RESUME_STATE_COMMAND);
-  if (args.help || verb === "--help") return console.log(helpText(RESUME_STATE_COMMAND));
+  if (args.help || verb === "--help") return console.log(partHelp(RESUME_STATE_COMMAND, "node bench/dist/gpu/resume-state.js compact MODEL_DIR FILE [--done] | expand FILE MODEL_DIR [--results DIR]"));
   if (!["compact", "expand"].includes(verb) || !from || !to) throw new UsageError("Usage: resume-state.js compact MODEL_DIR FILE [--done] | expand FILE MODEL_DIR [--results DIR].");
   await initBackend("cpu"); // files only: the weights pass through the plain JavaScript backend
   tf.enableProdMode(); // which then leaves out its advice to install tfjs-node

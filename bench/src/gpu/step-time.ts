@@ -9,10 +9,10 @@
  *                      [--device cuda|cpu] [--python python3] [--results DIR]
  */
 import { CharTokenizer, configNamed, initBackend, loadTinyShakespeare, trainValSplit, withOverrides, workloadOf, type ModelConfiguration } from "@build-gpt/lib";
-import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
+import { parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
 import { fmt, projectFullSettings, spread, type Projection } from "../harness";
 import { TorchYardstick, torchModelSpec, torchVersion } from "../torch";
-import { writeResult, type TimingResult } from "./results";
+import { partHelp, writeResult, type TimingResult } from "./results";
 
 const STEP_TIME_COMMAND: CommandSpec = {
   name: "gpu:step-time",
@@ -56,7 +56,7 @@ function reportTorch(r: TimingResult): void {
 
 async function main(): Promise<void> {
   const args = parseCommand(process.argv.slice(2), STEP_TIME_COMMAND);
-  if (args.help) return console.log(helpText(STEP_TIME_COMMAND));
+  if (args.help) return console.log(partHelp(STEP_TIME_COMMAND, "node bench/dist/gpu/step-time.js [options] [--config NAME] [--key value ...]"));
   const device = (args.values.device as string | undefined) ?? "cuda";
   if (!["cuda", "cpu"].includes(device)) throw new UsageError(`--device takes cuda or cpu, got ${JSON.stringify(device)}.`);
   const c = withOverrides(configNamed((args.values.config as string | undefined) ?? "gpt-py"), args.overrides);

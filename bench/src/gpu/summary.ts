@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { helpText, formatDuration, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
+import { formatDuration, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
 import { fmt } from "../harness";
-import { readResult, type AdapterResult, type ResumeResult, type TimingResult, type TrainResult } from "./results";
+import { partHelp, readResult, type AdapterResult, type ResumeResult, type TimingResult, type TrainResult } from "./results";
 
 const SUMMARY_COMMAND: CommandSpec = {
   name: "gpu:summary",
@@ -56,7 +56,7 @@ function trainingLines(r: TrainResult, resumed?: ResumeResult): string[] {
 
 async function main(): Promise<void> {
   const args = parseCommand(process.argv.slice(2), SUMMARY_COMMAND);
-  if (args.help) return console.log(helpText(SUMMARY_COMMAND));
+  if (args.help) return console.log(partHelp(SUMMARY_COMMAND, "node bench/dist/gpu/summary.js --results DIR --out FILE"));
   const dir = args.values.results as string | undefined;
   const out = args.values.out as string | undefined;
   if (!dir || !out) throw new UsageError("Give --results DIR and --out FILE.");

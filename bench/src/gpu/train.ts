@@ -12,9 +12,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { configNamed, withOverrides } from "@build-gpt/lib";
-import { formatDuration, helpText, parseCommand, runMain, runTrain, TRAIN_COMMAND, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
+import { formatDuration, parseCommand, runMain, runTrain, TRAIN_COMMAND, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
 import { median } from "../harness";
-import { writeResult, type TrainResult } from "./results";
+import { partHelp, writeResult, type TrainResult } from "./results";
 
 /** The call's step after which the first progress line comes: its pace is known by then. */
 const FIRST_LINE_AT = 10;
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const split = argv.indexOf("--");
   const own = parseCommand(split < 0 ? argv : argv.slice(0, split), GPU_TRAIN_COMMAND);
-  if (own.help) return console.log(helpText(GPU_TRAIN_COMMAND));
+  if (own.help) return console.log(partHelp(GPU_TRAIN_COMMAND, "node bench/dist/gpu/train.js [options] -- TRAIN_OPTIONS"));
   if (split < 0) throw new UsageError("Give the train command's options after --: node bench/dist/gpu/train.js -- --config gpt-py --out DIR.");
   const trainArgv = argv.slice(split + 1);
   const parsed = parseCommand(trainArgv, TRAIN_COMMAND);
