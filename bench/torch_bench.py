@@ -1,12 +1,13 @@
 """The benchmark's PyTorch side: the same GPT as lib/src/models/gpt.ts (gpt.py's model with nanoGPT's batched
 attention), timed the same way. Run by `npm run bench`, once per PyTorch it finds (Debian's python3-torch; a PyTorch 2.x
 in .venv-bench, from `npm run setup:bench`), eagerly and, where the spec asks ("compile": true, PyTorch 2.x), with
-torch.compile.
+torch.compile. The spec's "device": "cuda" times it on the GPU instead (the GPU run, scripts/gpu-run.sh): the batches
+are drawn there, and each step waits for the GPU to finish (torch.cuda.synchronize) before its time is taken.
 
 It serves requests, one JSON object a line on stdin, one JSON answer a line on stdout, so that the benchmark can take
 turns with it: a few steps of ours, a few of PyTorch's, and again (this machine's speed drifts over seconds; runs one
-after the other would compare different moments). The first line is the spec (models, vocabSize, warmup, compile);
-it answers with the installation's facts. Then:
+after the other would compare different moments). The first line is the spec (models, vocabSize, warmup, compile,
+device); it answers with the installation's facts. Then:
   {"model": name, "steps": n}  ->  {"times": [ms, ...]}  (the model is built, and warmed up, on its first request)
   {"generate": chars}          ->  {"charsPerSec": x}    (eager only; null under torch.compile)
 It exits at the end of its input."""
@@ -66,7 +67,7 @@ class GPTLanguageModel(nn.Module):
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
-        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T))
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
         logits = self.lm_head(self.ln_f(self.blocks(x)))
         loss = None if targets is None else F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
         return logits, loss
@@ -78,7 +79,8 @@ class TrainingRun:
     def __init__(self, spec, m):
         c = m["config"]
         self.spec, self.B, self.T = spec, m["batchSize"], c["blockSize"]
-        self.model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0))
+        self.device = torch.device(spec.get("device", "cpu"))
+        self.model = GPTLanguageModel(spec["vocabSize"], c["nEmbd"], c["nHead"], c["nLayer"], c["blockSize"], c.get("dropout", 0.0)).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=m["learningRate"])
         # torch.compile traces and compiles forward and backward on the first (warm-up) step, which is not timed.
         self.step_model = torch.compile(self.model) if spec.get("compile") else self.model
@@ -90,13 +92,17 @@ class TrainingRun:
     def steps(self, n):
         times = []
         for _ in range(n):
-            x = torch.randint(self.spec["vocabSize"], (self.B, self.T))
-            y = torch.randint(self.spec["vocabSize"], (self.B, self.T))
+            x = torch.randint(self.spec["vocabSize"], (self.B, self.T), device=self.device)
+            y = torch.randint(self.spec["vocabSize"], (self.B, self.T), device=self.device)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()  # the batch is drawn before the clock starts, as on the CPU
             t0 = time.perf_counter()
             _, loss = self.step_model(x, y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()  # the GPU runs the step asynchronously: its time is taken once it has finished
             times.append((time.perf_counter() - t0) * 1000)
         return times
 
@@ -137,16 +143,28 @@ def answer(obj):
     sys.stdout.flush()
 
 
+def facts(spec):
+    """The installation's facts, the first answer: version, mode, BLAS, threads, and the GPU's name on "cuda"."""
+    mode = "torch.compile" if spec.get("compile") else "eager"
+    info = {"torch": torch.__version__, "mode": mode, "blas": blas_name(), "threads": torch.get_num_threads()}
+    if spec.get("device", "cpu") == "cuda":
+        return {**info, "blas": "cuBLAS", "gpu": torch.cuda.get_device_name()}
+    return {**info, "capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None}
+
+
 def main():
     spec = json.loads(sys.stdin.readline())
     if spec.get("compile") and not hasattr(torch, "compile"):
         sys.exit(f"torch.compile needs PyTorch 2.x; this is {torch.__version__}")
+    if spec.get("device", "cpu") not in ("cpu", "cuda"):
+        sys.exit(f'the spec\'s device must be "cpu" or "cuda", got {spec["device"]!r}')
+    if spec.get("device") == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"the spec asks for device cuda, but this PyTorch ({torch.__version__}) sees no CUDA GPU (torch.cuda.is_available() is False)")
     torch.manual_seed(1337)
     torch.set_num_threads(cores())  # PyTorch at its best on this machine: all cores
     models = {m["name"]: m for m in spec["models"]}
     runs = {}
-    capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None
-    answer({"torch": torch.__version__, "mode": "torch.compile" if spec.get("compile") else "eager", "blas": blas_name(), "threads": torch.get_num_threads(), "capability": capability})
+    answer(facts(spec))
     for line in sys.stdin:
         request = json.loads(line)
         if "generate" in request:

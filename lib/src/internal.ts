@@ -1,7 +1,8 @@
 /**
  * @build-gpt/lib/internal — what the tests, the benchmark and the commands use that a learner does not: the engine's
  * switches and kernels, the lower-level models, the model directory's parts, the pieces of the progress display, the
- * interrupt watch, fast mode's variable name.
+ * interrupt watch, fast mode's variable name, the commands' argument parser, the train command as a function, and the
+ * GPU engine's start.
  */
 export * from "./index";
 export { type BackendName, type BackendOptions, type Workload } from "./engine/backend";
@@ -43,3 +44,6 @@ export { plotHtml, plotBundle, type Figure, type LossSeries } from "./notebook/p
 export { tableHtml, type Tabular } from "./notebook/table";
 export { visibleChar, type HeatmapPanel, type HeatmapOptions, type AttentionPanel } from "./notebook/heatmap";
 export { envFlag, envPositiveInt } from "./env";
+export { helpText, parseCommand, runMain, UsageError, type CommandSpec, type OptionSpec } from "./cli/args";
+export { runTrain, TRAIN_COMMAND, type TrainHooks, type TrainOutcome } from "./cli/train";
+export { adapterName, startWebGPU, type AdapterDescription, type WebGPUStart } from "./engine/webgpu";

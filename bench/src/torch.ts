@@ -1,12 +1,12 @@
 /**
  * The benchmark's PyTorch side as a process that takes turns with ours (bench/torch_bench.py): it is started once,
- * then asked for a few training steps at a time, so that the benchmark alternates between its steps and ours. This
- * machine's speed drifts over seconds (a fixed JavaScript loop's time varies up to 2x here), and two runs one after the
- * other would compare different moments.
+ * then asked for a few training steps at a time, so that the benchmark alternates between its steps and ours. A
+ * machine's speed drifts over seconds, and two runs one after the other would compare different moments.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import type { configs } from "@build-gpt/lib";
 
 /** What a PyTorch process reports about itself: version, mode, BLAS, threads. */
 export interface TorchInfo {
@@ -16,6 +16,23 @@ export interface TorchInfo {
   threads: number;
   /** The instruction set ATen's kernels run on (torch.backends.cpu.get_cpu_capability(), PyTorch 2.x): "AVX512", "AVX2". */
   capability?: string;
+  /** The GPU's name, when the spec asked for "device": "cuda". */
+  gpu?: string;
+}
+
+/** One model as torch_bench.py reads it from the spec. */
+export interface TorchModelSpec {
+  name: string;
+  config: { nEmbd: number; nHead: number; nLayer: number; blockSize: number; dropout: number };
+  batchSize: number;
+  learningRate: number;
+  steps: number;
+}
+
+/** A registry configuration as torch_bench.py reads it, under the report's `name`, timed for `steps` steps. */
+export function torchModelSpec(name: string, c: configs.Config, steps: number): TorchModelSpec {
+  const { nEmbd, nHead, nLayer, blockSize, dropout } = c;
+  return { name, config: { nEmbd, nHead, nLayer, blockSize, dropout }, batchSize: c.batchSize, learningRate: c.learningRate, steps };
 }
 
 /**
@@ -24,15 +41,17 @@ export interface TorchInfo {
  */
 export const AVX2_ONLY_ENV: Record<string, string> = { ATEN_CPU_CAPABILITY: "avx2", ONEDNN_MAX_CPU_ISA: "AVX2", MKL_ENABLE_INSTRUCTIONS: "AVX2" };
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "..", "bench", "torch_bench.py");
+/** bench/torch_bench.py, beside this file's folder (bench/dist). */
+const SCRIPT = path.resolve(__dirname, "..", "torch_bench.py");
 
 /** The PyTorch installations to time: Debian's (PYTHON, default /usr/bin/python3) and .venv-bench's (npm run setup:bench). */
 function torchPythons(): string[] {
-  const venv = path.resolve(__dirname, "..", "..", "..", ".venv-bench", "bin", "python");
+  const venv = path.resolve(__dirname, "..", "..", ".venv-bench", "bin", "python");
   return [...new Set([process.env.PYTHON ?? "/usr/bin/python3", venv])];
 }
 
-function torchVersion(python: string): string | undefined {
+/** The version of the PyTorch that `python` imports; undefined where it has none. */
+export function torchVersion(python: string): string | undefined {
   const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
   return probe.status === 0 ? probe.stdout.trim() : undefined;
 }
@@ -56,6 +75,11 @@ export class TorchYardstick {
     this.child.on("exit", (code) => {
       this.exited = true;
       this.failed ??= this.stderr.trim().split("\n").pop() || `exit status ${code}`;
+      this.deliver(undefined);
+    });
+    this.child.on("error", (err) => { // it did not start (no such python)
+      this.exited = true;
+      this.failed ??= `${python} did not start (${err.message})`;
       this.deliver(undefined);
     });
     this.child.stdin.write(JSON.stringify(spec) + "\n");
