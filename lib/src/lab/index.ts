@@ -10,3 +10,4 @@ export { timeIt, type Timing } from "./timer";
 export { showResults, resultRows } from "./results-table";
 export { blockStats, type BlockStat, type StackBlock } from "./block-stats";
 export { showRows, rowsText, type Row } from "./show";
+export { trainingState, type RunSoFar } from "./training-state";
