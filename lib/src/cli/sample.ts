@@ -2,7 +2,7 @@
 /**
  * npm run sample -- --out DIR [--start TEXT|FILE:path] [--num-samples N] [--max-new-tokens N] [--temperature T]
  *                   [--top-k K] [--seed S]
- * Loads a model directory (npm run train -- --out DIR, saveModelDir in lesson 6, or one written from PyTorch) and
+ * Loads a model directory (npm run train -- --out DIR, saveModelDir in lesson 7, or one written from PyTorch) and
  * streams samples to stdout, character by character, as nanoGPT's sample.py prints them.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -17,7 +17,7 @@ export const SAMPLE_COMMAND = {
   name: "sample",
   summary: "Streams text sampled from a trained model directory to stdout.",
   options: {
-    out: { type: "path", arg: "DIR", help: "the model directory (npm run train -- --out DIR, or saveModelDir in lesson 6)" },
+    out: { type: "path", arg: "DIR", help: "the model directory (npm run train -- --out DIR, or saveModelDir in lesson 7)" },
     start: { type: "string", arg: "TEXT", help: "the prompt, or FILE:path to read it from a file (default: a newline)" },
     "num-samples": { type: "positive", help: "how many samples (default 1)" },
     "max-new-tokens": { type: "positive", help: "characters per sample (default 500)" },

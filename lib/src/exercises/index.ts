@@ -9,3 +9,4 @@ export * as lesson3 from "./lesson3";
 export * as lesson4 from "./lesson4";
 export * as lesson5 from "./lesson5";
 export * as lesson6 from "./lesson6";
+export * as lesson7 from "./lesson7";

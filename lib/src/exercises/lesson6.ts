@@ -1,34 +1,112 @@
 /**
- * Lesson 6's exercises: 6.1 all heads in one batched class (the lecture's EX1), 6.2 the parameter count of a GPT from
- * its configuration, 6.3 a GPT trained on your own text (the lecture's EX2). Each check compares the learner's answer
- * with the library's own classes.
+ * Lesson 6's exercises: 6.1 the GPT's forward pass, 6.2 all heads in one batched class (the lecture's EX1), 6.3 the
+ * parameter count of a GPT from its configuration. Each check compares the learner's answer with the library's own
+ * classes, reports the verdict under the cell and returns it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { CharTokenizer } from "../data/tokenizer";
 import { gptConfigOf, named as configNamed } from "../configs";
 import { GPTLanguageModel, type GPTConfig } from "../models/gpt";
 import { Module } from "../nn/module";
 import { CausalSelfAttention, MultiHeadAttention } from "../nn/multi-head";
 import { Rng } from "../random";
-import { estimateLoss } from "../train/trainer";
-import { closeTensor, ExerciseTodo, report, sameValue, verdict, verdictAsync, type Finding, type Verdict } from "./verdict";
+import { closeTensor, ExerciseTodo, report, sameValue, verdict, type Finding, type Verdict } from "./verdict";
 
 // ——— 6.1 ———————————————————————————————————————————————————————————————————————————————————————————————————————
 
-/** What exercise 6.1 asks for: a Module built as new BatchedAttention(nEmbd, nHead), x (B, T, C) -> (B, T, C). */
+/** What exercise 6.1 asks for: a model built as new GPT(config, rng), idx (B, T) -> logits (B, T, vocabSize). */
+export type GPTClass = new (config: GPTConfig, rng: Rng) => Module & { forward(idx: tf.Tensor2D): tf.Tensor3D };
+
+/** Sizes that are all different, so that a swapped axis cannot pass: vocabulary 11, context 6, C 12, 3 heads, 2 blocks. */
+const EX1_CONFIG: GPTConfig = { vocabSize: 11, blockSize: 6, nEmbd: 12, nHead: 3, nLayer: 2 };
+
+/**
+ * The library's GPT with one usual mistake, to name it when the learner's logits match it: its parts run by hand
+ * (token and position embeddings, the blocks, ln_f, lm_head) with one of them left out.
+ */
+function mistakes(model: GPTLanguageModel, idx: tf.Tensor2D): { mistake: string; logits: tf.Tensor3D }[] {
+  const T = idx.shape[1];
+  const tok = model.tokenEmbeddingTable.forward(idx); // (B, T, C)
+  const pos = model.positionEmbeddingTable.weight.slice([0, 0], [T, -1]); // (T, C)
+  const through = (x: tf.Tensor3D, { blocks = true, lnF = true } = {}) => {
+    let h = x;
+    if (blocks) for (const block of model.blocks) h = block.forward(h);
+    if (lnF) h = model.lnF!.forward(h);
+    return model.lmHead.forward(h);
+  };
+  const x = tok.add(pos) as tf.Tensor3D;
+  return [
+    { mistake: "the position embeddings left out: add positionEmbeddingTable's rows 0..T-1 to the token embeddings", logits: through(tok) },
+    { mistake: "the final LayerNorm (ln_f) left out: apply this.lnF between the blocks and lm_head", logits: through(x, { lnF: false }) },
+    { mistake: "the blocks left out: run x through every block of this.blocks, one after the other", logits: through(x, { blocks: false }) },
+  ];
+}
+
+/**
+ * The learner's GPT against GPTLanguageModel with the learner's weights loaded by name (as lab.compareWithLibrary
+ * does), in evaluation mode, on a batch as long as the context and on a shorter one; logits that match a model with a
+ * part left out are named.
+ */
+export function checkGptForward(Learner: GPTClass): Verdict {
+  return report(verdict("Exercise 6.1 — the GPT's forward pass", () => {
+    const library = new GPTLanguageModel(EX1_CONFIG, new Rng(2));
+    let mine: InstanceType<GPTClass> | undefined;
+    try {
+      mine = new Learner({ ...EX1_CONFIG }, new Rng(1));
+      try {
+        library.loadStateDict(mine.stateDict());
+      } catch (err) {
+        if (err instanceof ExerciseTodo) throw err;
+        throw new Error(`your model's weights do not load into GPTLanguageModel by name; keep the names the constructor gives ` +
+          `(token_embedding_table, position_embedding_table, blocks.N, ln_f, lm_head). ${(err as Error).message}`);
+      }
+      mine.eval();
+      library.eval();
+      const learner = mine;
+      const { vocabSize: V, blockSize } = EX1_CONFIG;
+      const findings: Finding[] = [];
+      for (const T of [blockSize, 4]) {
+        const what = `logits for idx of shape (2, ${T}), against GPTLanguageModel with your weights`;
+        try {
+          tf.tidy(() => { // also disposes whatever the learner's forward leaves behind
+            const idx = tf.tensor2d(Array.from({ length: 2 * T }, (_, i) => (7 * i + 3) % V), [2, T], "int32");
+            const out = learner.forward(idx);
+            const finding = closeTensor(what, out, library.forward(idx), 1e-5);
+            if (!finding.ok && out instanceof tf.Tensor && !out.isDisposed) {
+              const named = mistakes(library, idx).find((m) => closeTensor("", out, m.logits, 1e-5).ok);
+              if (named) finding.line += ` — they are the logits of a GPT with ${named.mistake}`;
+            }
+            findings.push(finding);
+          });
+        } catch (err) {
+          if (err instanceof ExerciseTodo) throw err;
+          const shorter = T < blockSize ? ` — a context shorter than blockSize (${blockSize}) takes only the position rows 0..${T - 1}` : "";
+          findings.push({ ok: false, line: `${what}: your forward threw: ${(err as Error).message ?? String(err)}${shorter}` });
+        }
+      }
+      return findings;
+    } finally {
+      library.dispose();
+      mine?.dispose();
+    }
+  }));
+}
+
+// ——— 6.2 ———————————————————————————————————————————————————————————————————————————————————————————————————————
+
+/** What exercise 6.2 asks for: a Module built as new BatchedAttention(nEmbd, nHead), x (B, T, C) -> (B, T, C). */
 export type BatchedAttentionClass = new (nEmbd: number, nHead: number) => Module & { forward(x: tf.Tensor3D): tf.Tensor3D };
 
 /** Sizes that are all different, so that a swapped axis cannot pass: B 2, T 5, C 12, 3 heads of 4. */
-const EX1 = { B: 2, T: 5, C: 12, nHead: 3 };
+const EX2 = { B: 2, T: 5, C: 12, nHead: 3 };
 
 /**
  * The learner's batched attention against MultiHeadAttention (one Head per head) and CausalSelfAttention (the
  * library's batched class), all three with the same weights: c_attn holds every head's query rows, then the keys, then
  * the values; c_proj is the projection.
  */
-export function batchedAttentionVerdict(Learner: BatchedAttentionClass): Verdict {
-  return verdict("Exercise 6.1 — all heads in one batched class", () => {
-    const { B, T, C, nHead } = EX1;
+export function checkBatchedAttention(Learner: BatchedAttentionClass): Verdict {
+  return report(verdict("Exercise 6.2 — all heads in one batched class", () => {
+    const { B, T, C, nHead } = EX2;
     const perHead = new MultiHeadAttention(C, nHead, C / nHead).initWeights(new Rng(1));
     const library = new CausalSelfAttention(C, nHead).initWeights(new Rng(2));
     let mine: Module & { forward(x: tf.Tensor3D): tf.Tensor3D } | undefined;
@@ -64,16 +142,12 @@ export function batchedAttentionVerdict(Learner: BatchedAttentionClass): Verdict
       library.dispose();
       mine?.dispose();
     }
-  });
+  }));
 }
 
-export function checkBatchedAttention(Learner: BatchedAttentionClass): void {
-  report(batchedAttentionVerdict(Learner));
-}
+// ——— 6.3 ———————————————————————————————————————————————————————————————————————————————————————————————————————
 
-// ——— 6.2 ———————————————————————————————————————————————————————————————————————————————————————————————————————
-
-/** The configurations 6.2 is checked on: gpt.py's, the lecture notebook's final model's, and a small odd one. */
+/** The configurations 6.3 is checked on: gpt.py's, the lecture notebook's final model's, and a small odd one. */
 export const PARAMETER_COUNT_CONFIGS: { name: string; config: GPTConfig }[] = [
   { name: "gpt.py", config: gptConfigOf(configNamed("gpt-py"), 65) },
   { name: "the notebook's final model", config: gptConfigOf(configNamed("notebook-final"), 65) },
@@ -98,8 +172,8 @@ function diagnose(off: number, groups: Map<string, number>): string {
 }
 
 /** The learner's count(config) against the number of parameters of a GPTLanguageModel built with that config. */
-export function parameterCountVerdict(count: (config: GPTConfig) => number): Verdict {
-  return verdict("Exercise 6.2 — the parameters of a GPT", () =>
+export function checkParameterCount(count: (config: GPTConfig) => number): Verdict {
+  return report(verdict("Exercise 6.3 — the parameters of a GPT", () =>
     PARAMETER_COUNT_CONFIGS.map(({ name, config }) => {
       const model = new GPTLanguageModel(config, new Rng(0));
       try {
@@ -111,89 +185,6 @@ export function parameterCountVerdict(count: (config: GPTConfig) => number): Ver
       } finally {
         model.dispose();
       }
-    }));
+    })));
 }
 
-export function checkParameterCount(count: (config: GPTConfig) => number): void {
-  report(parameterCountVerdict(count));
-}
-
-// ——— 6.3 ———————————————————————————————————————————————————————————————————————————————————————————————————————
-
-/** What exercise 6.3's function resolves to: the text, its tokenizer, the GPT trained on it and a sample from it. */
-export interface OwnTextRun {
-  text: string;
-  tokenizer: CharTokenizer;
-  model: GPTLanguageModel;
-  sample: string;
-}
-
-/** The least text worth training on: a few thousand characters. */
-export const OWN_TEXT_MIN_CHARS = 2000;
-
-/** The mean loss of `model` on random blocks of `ids` (the same blocks for every model given the same seed). */
-async function lossOn(model: GPTLanguageModel, ids: Int32Array, seed: number): Promise<number> {
-  const blockSize = Math.min(model.blockSize, ids.length - 1);
-  const { val } = await estimateLoss(model, { train: ids, val: ids }, 8, { batchSize: 8, blockSize }, new Rng(seed));
-  return val;
-}
-
-/**
- * The learner's own-text run: a text long enough to learn from, a tokenizer built from it (every character, sorted,
- * and back again), a GPT of that vocabulary that has learned something (its loss on the text clearly below the same
- * model untrained), and a sample written in the text's characters. The run's model is disposed when the check is done.
- */
-export function ownTextVerdict(run: () => Promise<OwnTextRun>): Promise<Verdict> {
-  return verdictAsync("Exercise 6.3 — a GPT on your own text", async () => {
-    const result = await run();
-    try {
-      return await judgeOwnText(result);
-    } finally {
-      if (result?.model instanceof Module) result.model.dispose(); // the learner's cell keeps no handle on it
-    }
-  });
-}
-
-async function judgeOwnText({ text, tokenizer, model, sample }: OwnTextRun): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  const length = typeof text === "string" ? Array.from(text).length : NaN;
-  findings.push(length >= OWN_TEXT_MIN_CHARS
-    ? { ok: true, line: `your text: ${length} characters — right` }
-    : { ok: false, line: `your text: ${typeof text === "string" ? `${length} characters` : `not a string (${typeof text})`}, expected at least ${OWN_TEXT_MIN_CHARS}` });
-  if (typeof text !== "string" || !(tokenizer instanceof CharTokenizer)) {
-    if (!(tokenizer instanceof CharTokenizer)) findings.push({ ok: false, line: "tokenizer: expected a CharTokenizer (CharTokenizer.fromText(text))" });
-    return findings;
-  }
-  findings.push(sameValue("the tokenizer's vocabulary", tokenizer.chars.join(""), CharTokenizer.fromText(text).chars.join("")));
-  const roundTrip = (() => { try { return tokenizer.decode(tokenizer.encode(text)) === text; } catch { return false; } })();
-  findings.push(sameValue("decode(encode(text)) gives the text back", roundTrip, true));
-  if (!(model instanceof GPTLanguageModel)) {
-    findings.push({ ok: false, line: "model: expected a GPTLanguageModel" });
-    return findings;
-  }
-  findings.push(sameValue("the model's vocabSize, against the tokenizer's", model.vocabSize, tokenizer.vocabSize));
-  if (findings.some((f) => !f.ok)) return findings;
-  const ids = Int32Array.from(tokenizer.encode(text));
-  const untrained = new GPTLanguageModel(model.config, new Rng(0));
-  try {
-    const before = await lossOn(untrained, ids, 1);
-    const after = await lossOn(model, ids, 1);
-    const learned = after <= before - 0.1;
-    findings.push({
-      ok: learned,
-      line: `loss on your text: ${after.toFixed(3)}; the same model untrained: ${before.toFixed(3)}; a uniform guess: ${Math.log(tokenizer.vocabSize).toFixed(3)}` +
-        (learned ? " — right, it has learned" : " — expected at least 0.1 below the untrained model's"),
-    });
-  } finally {
-    untrained.dispose();
-  }
-  const outside = typeof sample === "string" ? Array.from(sample).filter((c) => !tokenizer.chars.includes(c)) : [];
-  findings.push(typeof sample === "string" && sample.length > 0 && outside.length === 0
-    ? { ok: true, line: `sample: ${Array.from(sample).length} characters, all from your text's vocabulary — right` }
-    : { ok: false, line: typeof sample !== "string" || sample.length === 0 ? "sample: expected a non-empty string (tokenizer.decode(await generate(...)))" : `sample: has characters outside the vocabulary: ${JSON.stringify(outside.slice(0, 5).join(""))}` });
-  return findings;
-}
-
-export async function checkOwnText(run: () => Promise<OwnTextRun>): Promise<void> {
-  report(await ownTextVerdict(run));
-}
