@@ -63,6 +63,12 @@ test("traceShapes: every stage's shape down to one sampled token, checked agains
   assert.equal(shapeOf(/sampled/), "(2, 1)");
   assert.equal(trace.sampled.length, 2);
   assert.ok(trace.probabilities.every((p) => p > 0 && p < 1));
+  assert.ok(trace.rows.some((r) => r.stage === "lm_head(ln_f(x)): logits"));
+  const plain = new GPTLanguageModel({ vocabSize: 65, blockSize: 5, nEmbd: 12, nHead: 3, nLayer: 1, layerNorm: false }, new Rng(1));
+  const plainTrace = await lab.traceShapes(plain, idx, new Rng(2));
+  assert.ok(plainTrace.rows.some((r) => r.stage === "lm_head(x): logits"), "without LayerNorm the trace names no ln_f");
+  assert.ok(!plainTrace.rows.some((r) => /ln1|ln_f/.test(String(r.stage))));
+  plain.dispose();
   idx.dispose();
   model.dispose();
 });

@@ -63,7 +63,7 @@ export async function traceShapes(model: GPTLanguageModel, idx: tf.Tensor2D, rng
     });
     const y = model.lnF ? model.lnF.forward(x) : x;
     const out = model.lmHead.forward(y);
-    record("lm_head(ln_f(x)): logits", out, "(B, T, vocab_size)");
+    record(`${model.lnF ? "lm_head(ln_f(x))" : "lm_head(x)"}: logits`, out, "(B, T, vocab_size)");
     const last = out.slice([0, T - 1, 0], [-1, 1, -1]).squeeze([1]);
     record("logits at the last position", last, "(B, vocab_size)");
     const p = tf.softmax(last, -1);
