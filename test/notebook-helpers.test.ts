@@ -6,7 +6,7 @@ import { isFastMode, lessonSettings, lossCurvesFigure, plotHtml, tableHtml } fro
 
 test("a plot carries plotly.js inline and loads nothing from the network", () => {
   const html = plotHtml({ data: [{ x: [1, 2], y: [3, 4] }] });
-  const plotly = readFileSync(require.resolve("plotly.js-dist/plotly.js"), "utf8");
+  const plotly = readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
   assert.ok(html.includes(plotly), "plotly.js from node_modules is inlined whole");
   assert.ok(!/<script[^>]+src=/.test(html), "no script is loaded from elsewhere");
   const light = plotHtml({ data: [{ x: [1], y: [1] }] }, { includePlotly: false });
