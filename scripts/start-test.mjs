@@ -158,6 +158,18 @@ function binderCase() {
   }
 }
 
+// Without Python and its venv module there is no JupyterLab to install: said, and skipped (a failure under CI=true).
+if (spawnSync(env.PYTHON ?? "python3", ["-c", "import venv, ensurepip"], { stdio: "ignore" }).status !== 0) {
+  const message = "no python3 with venv here (sudo apt install python3-venv): npm install cannot make .venv/";
+  rmSync(tmp, { recursive: true, force: true });
+  if (process.env.CI === "true") {
+    console.error(`FAIL test:start: ${message}`);
+    process.exit(1);
+  }
+  console.log(`start test skipped: ${message}`);
+  process.exit(0);
+}
+
 let status = 0;
 try {
   console.log(`test:start: a fresh clone (${copyCheckout(clone)} files) in ${clone}`);
