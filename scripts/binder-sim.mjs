@@ -133,7 +133,8 @@ async function main() {
     for (const lesson of lessons) {
       cgroup?.resetPeak();
       const t1 = Date.now();
-      const result = await runLesson(context, { path: `notebooks/${lesson}`, tag: `binder-sim.lab${version}`, shotsDir, afterReload: false, log });
+      const file = join(repo, "notebooks", lesson);
+      const result = await runLesson(context, { path: `notebooks/${lesson}`, file, tag: `binder-sim.lab${version}`, shotsDir, afterReload: false, log });
       const took = (Date.now() - t1) / 1000;
       const peak = cgroup ? cgroup.peak() : NaN;
       rows.push({ lesson, took, peak, ok: !result.problems.length });
