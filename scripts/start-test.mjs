@@ -10,7 +10,7 @@
 //     news; then sends Ctrl-C (SIGINT) and checks that the server stops within 20 s and its port is closed. As root it
 //     also checks the one-line --allow-root warning;
 //  4. Binder's case: with a JupyterLab on PATH (as in Binder's image) the install's set-up makes no .venv/, silently.
-// npm and pip use their usual caches, so packages already downloaded are not downloaded again.
+// npm and pip use their caches, so packages already downloaded are not downloaded again.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -28,7 +28,8 @@ const tmp = mkdtempSync(join(tmpdir(), "gpt-start-test-"));
 const clone = join(tmp, "repo");
 // The newcomer's environment: nothing of this project's (no GPT_VENV, no quiet npm from `npm run --silent`), and
 // .venv/ made whatever Jupyter this machine has elsewhere (GPT_SETUP_VENV=1).
-const env = { ...process.env, GPT_SETUP_VENV: "1" };
+// npm takes what its cache holds without asking the registry again (npm_config_prefer_offline); pip uses its cache.
+const env = { ...process.env, GPT_SETUP_VENV: "1", npm_config_prefer_offline: "true" };
 for (const key of Object.keys(env)) if (/^(npm_lifecycle_|npm_package_|npm_config_loglevel$|npm_command$|INIT_CWD$|GPT_VENV$|PYTHON$)/i.test(key)) delete env[key];
 Object.assign(env, {
   JUPYTER_CONFIG_DIR: join(tmp, "config"),
@@ -62,6 +63,9 @@ function install() {
   const output = sh("npm", ["install", "--no-audit", "--no-fund"]);
   const unreviewed = output.split("\n").filter((l) => /install-scripts|allowScripts/.test(l));
   if (unreviewed.length) throw new Error(`npm install lists install scripts not reviewed in package.json's allowScripts:\n${unreviewed.join("\n")}`);
+  // no warning of ours (a dependency's own deprecation notice is not)
+  const warnings = output.split("\n").filter((l) => /^npm warn/i.test(l) && !/^npm warn deprecated/i.test(l));
+  if (warnings.length) throw new Error(`npm install warns:\n${warnings.join("\n")}`);
   if (npmHasAllowScripts) {
     const pending = sh("npm", ["approve-scripts", "--allow-scripts-pending"]).trim();
     if (!/^No packages with unreviewed install scripts\.?$/m.test(pending)) throw new Error(`npm approve-scripts --allow-scripts-pending lists:\n${pending}`);
@@ -176,7 +180,8 @@ try {
   if (existsSync(join(clone, ".venv"))) throw new Error("the fresh clone has a .venv/ already: .gitignore must leave it out");
   const installed = install();
   console.log(`ok   npm install (${took()}): "${installed.line}"; JupyterLab ${installed.version} in .venv/; no install script unreviewed`);
-  console.log(`ok   npm start (${took()}): ${await start(installed.version)}`);
+  const served = await start(installed.version);
+  console.log(`ok   npm start (${took()}): ${served}`);
   binderCase();
   console.log(`ok   with a JupyterLab on PATH (Binder), npm install makes no .venv/ and says nothing (${took()})`);
 } catch (error) {
