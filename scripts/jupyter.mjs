@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm start: opens the lessons in JupyterLab (or the classic Notebook) with this project's tslab kernel.
-// npm run test:notebooks: executes every lesson in fast mode and prints the failing cell's error.
+// `test [--solutions]`: executes every lesson in fast mode and prints the failing cell's error (npm run test:notebooks:
+// with the exercises' solutions).
 // npm run test:interrupt: interrupts the kernel in the middle of training and checks that the model is left usable.
 import { spawn } from "node:child_process";
 import { existsSync, lstatSync, readdirSync } from "node:fs";

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // npm run test:start: `npm install && npm start` as a newcomer meets them, in a fresh clone with no .venv/.
 //  1. copies a fresh clone's files (git's tracked and untracked-not-ignored files) into a temporary folder;
-//  2. runs `npm install` there: it must succeed, list no install script left unreviewed (allowScripts; also
-//     `npm approve-scripts --allow-scripts-pending` where npm has it), and make .venv/ from requirements.txt, saying so
-//     in one line, with the JupyterLab settings override that answers the news question;
+//  2. runs `npm install` there: it must succeed, warn of nothing of ours, list no install script left unreviewed
+//     (allowScripts; also `npm approve-scripts --allow-scripts-pending`, or `npm install-scripts ls`, where npm has
+//     either), and make .venv/ from requirements.txt, saying so in one line, with the JupyterLab settings override that
+//     answers the news question;
 //  3. runs `npm start` there (--no-browser, a free port, Jupyter's own files in the temporary folder), waits for the
 //     line with the URL and its token, fetches the first lesson's page with it (HTTP 200, the server lists the lesson),
 //     checks that the server is .venv/'s JupyterLab (the version requirements.txt pins) and that it will not ask about
@@ -45,8 +46,16 @@ function sh(cmd, args, options = {}) {
   return output;
 }
 
-const npmVersion = sh("npm", ["--version"], { cwd: root }).trim().split(".").map(Number);
-const npmHasAllowScripts = npmVersion[0] > 11 || (npmVersion[0] === 11 && npmVersion[1] >= 16);
+/** npm's list of install scripts allowScripts leaves unreviewed, by either of its names; undefined on an npm without. */
+function pendingScripts() {
+  for (const args of [["approve-scripts", "--allow-scripts-pending"], ["install-scripts", "ls"]]) {
+    const run = spawnSync("npm", args, { cwd: clone, env, encoding: "utf8" });
+    const output = `${run.stdout ?? ""}${run.stderr ?? ""}`.trim();
+    if (run.status === 0) return { command: `npm ${args.join(" ")}`, output };
+    if (!/Unknown command/i.test(output)) throw new Error(`npm ${args.join(" ")} failed (exit ${run.status}):\n${output}`);
+  }
+  return undefined;
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -66,10 +75,8 @@ function install() {
   // no warning of ours (a dependency's own deprecation notice is not)
   const warnings = output.split("\n").filter((l) => /^npm warn/i.test(l) && !/^npm warn deprecated/i.test(l));
   if (warnings.length) throw new Error(`npm install warns:\n${warnings.join("\n")}`);
-  if (npmHasAllowScripts) {
-    const pending = sh("npm", ["approve-scripts", "--allow-scripts-pending"]).trim();
-    if (!/^No packages with unreviewed install scripts\.?$/m.test(pending)) throw new Error(`npm approve-scripts --allow-scripts-pending lists:\n${pending}`);
-  }
+  const pending = pendingScripts();
+  if (pending && !/^No packages with unreviewed install scripts\.?$/m.test(pending.output)) throw new Error(`${pending.command} lists:\n${pending.output}`);
   const progress = output.split("\n").filter((l) => /into \.venv\//.test(l));
   if (progress.length !== 1) throw new Error(`npm install did not say once that it makes .venv/:\n${output}`);
   const lab = pythonIn(join(clone, ".venv"));
