@@ -8,19 +8,22 @@
 //  4. starts `jupyter lab` in that folder as Binder does (no JUPYTER_PATH: only the kernel postBuild registered),
 //     inside a 2 GB memory limit and a 1-CPU quota (cgroup v2 memory.max/cpu.max, else cgroup v1
 //     memory.limit_in_bytes/cpu.cfs_quota_us; the server and its kernels are in it, Chromium is not);
-//  5. opens the badge's path, lab/tree/notebooks/01-data.ipynb, in headless Chromium, runs lesson 1 there, then
-//     each other lesson (default: 01 and 06; `-- all` for every lesson) by its lab/tree path, and prints each
-//     lesson's time and the peak memory of the whole cgroup (server + kernel) while it ran.
+//  5. opens the badge's path, lab/tree/notebooks/<first lesson>, in headless Chromium, runs the lesson there, then
+//     each other lesson (default: the first and the last; `-- all` for every lesson; `-- 03` those whose name
+//     contains 03) by its lab/tree path, with the browser test's checks up to the save, and prints each lesson's time
+//     and the peak memory of the whole cgroup (server + kernel) while it ran.
+// It also checks that postBuild made no second Jupyter (no .venv/: npm ci's set-up finds Binder's JupyterLab) and
+// gave Binder's JupyterLab the settings override that answers its news question.
 // Fast mode (GPT_FAST=1) unless BINDER_SIM_FULL=1. The dataset comes from ../shared (TINYSHAKESPEARE_PATH).
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { launchChromium, findChromium, keepOffline, loadPlaywright } from "./browser.mjs";
-import { lessonNames, root } from "./lesson-env.mjs";
-import { cleanup, runLesson, started, startServer } from "./browser-test.mjs";
-
-const EXPECTED = { "01-data": { minCharts: 1 }, "06-scaling-up": { loss: true } };
+import { copyCheckout, lessonNames, root } from "./lesson-env.mjs";
+import { runLesson } from "./browser-test/lesson.mjs";
+import { cleanup, started, startServer } from "./browser-test/server.mjs";
+import { LAB_OVERRIDES } from "./lab-settings.mjs";
 const LIMIT_BYTES = 2 * 1024 ** 3;
 const log = (line) => console.log(line);
 const mib = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
@@ -77,20 +80,15 @@ function makeCgroup(name) {
 async function main() {
   const args = process.argv.slice(2);
   const all = args.includes("all");
-  const lessons = lessonNames(readdirSync(join(root, "notebooks")), all ? [] : args.length ? args : ["01-", "06-"]);
+  const every = lessonNames(readdirSync(join(root, "notebooks")));
+  const lessons = all ? every : args.length ? lessonNames(every, args) : [...new Set([every[0], every.at(-1)])];
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), "gpt-binder-sim-"));
   const repo = join(dir, "repo");
   const home = join(dir, "home");
   mkdirSync(home);
   // 1. the files of a fresh clone
-  const files = spawnSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: root, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
-  for (const file of files) {
-    if (!existsSync(join(root, file))) continue;
-    mkdirSync(dirname(join(repo, file)), { recursive: true });
-    cpSync(join(root, file), join(repo, file));
-  }
-  log(`binder-sim: ${files.length} files copied to ${repo}, HOME=${home}`);
+  log(`binder-sim: ${copyCheckout(repo)} files copied to ${repo}, HOME=${home}`);
   // 2. the environment
   const env0 = { PATH: process.env.PATH, HOME: home, LANG: "C.UTF-8", TINYSHAKESPEARE_PATH: process.env.TINYSHAKESPEARE_PATH ?? join(root, "..", "shared", "data", "tinyshakespeare", "input.txt") };
   const venv = join(dir, "srv-conda-env");
@@ -103,6 +101,13 @@ async function main() {
   const tb = Date.now();
   sh("bash", ["binder/postBuild"], { cwd: repo, env });
   log(`binder-sim: postBuild ran (${((Date.now() - tb) / 1000).toFixed(0)}s)`);
+  if (existsSync(join(repo, ".venv"))) throw new Error("postBuild's npm ci made .venv/, a second Jupyter beside Binder's");
+  const overrides = join(venv, "share", "jupyter", "lab", "settings", "overrides.json");
+  const settings = existsSync(overrides) ? JSON.parse(readFileSync(overrides, "utf8")) : {};
+  for (const [plugin, values] of Object.entries(LAB_OVERRIDES)) {
+    if (JSON.stringify({ ...settings[plugin], ...values }) !== JSON.stringify(settings[plugin])) throw new Error(`postBuild did not set ${plugin} ${JSON.stringify(values)} in ${overrides}`);
+  }
+  log("binder-sim: no .venv/ made, and Binder's JupyterLab has the settings override (no news question)");
   // 4. jupyter lab, as Binder starts it, in the limits
   const cgroup = makeCgroup(`gpt-binder-sim-${process.pid}`);
   const serverEnv = { ...env, GPT_FAST: process.env.BINDER_SIM_FULL === "1" ? "" : "1" };
@@ -123,11 +128,13 @@ async function main() {
     started.browser = await launchChromium(playwright, findChromium());
     const context = await started.browser.newContext({ viewport: { width: 1280, height: 1000 } });
     await keepOffline(context, [started.base]);
+    const shotsDir = join(root, "out", "screenshots");
+    mkdirSync(shotsDir, { recursive: true });
     for (const lesson of lessons) {
-      const name = basename(lesson, ".ipynb");
       cgroup?.resetPeak();
       const t1 = Date.now();
-      const result = await runLesson(context, { path: `notebooks/${lesson}`, tag: `binder-sim.lab${version}`, expected: EXPECTED[name] ?? {}, afterReload: false });
+      const file = join(repo, "notebooks", lesson);
+      const result = await runLesson(context, { path: `notebooks/${lesson}`, file, tag: `binder-sim.lab${version}`, shotsDir, afterReload: false, log });
       const took = (Date.now() - t1) / 1000;
       const peak = cgroup ? cgroup.peak() : NaN;
       rows.push({ lesson, took, peak, ok: !result.problems.length });

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // npm start: opens the lessons in JupyterLab (or the classic Notebook) with this project's tslab kernel.
-// npm run test:notebooks: executes every lesson in fast mode and prints the failing cell's error.
+// `test [--solutions]`: executes every lesson in fast mode and prints the failing cell's error (npm run test:notebooks:
+// with the exercises' solutions).
 // npm run test:interrupt: interrupts the kernel in the middle of training and checks that the model is left usable.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findPython } from "./python.mjs";
+import { writeLabSettings } from "./lab-settings.mjs";
+import { lessonNames } from "./lesson-env.mjs";
+import { findPython, venvPython } from "./python.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [command, ...rest] = process.argv.slice(2);
@@ -71,13 +74,16 @@ if (command === "start") {
     console.error(
       "Neither JupyterLab nor the classic Jupyter Notebook is installed.\n" +
         "Install the project's pinned tools, then run `npm start` again:\n" +
-        "  python3 -m venv .venv && .venv/bin/pip install -r requirements.txt   (npm start uses .venv/ by itself)\n" +
+        "  npm install          (makes .venv/ from requirements.txt; it needs Python 3.9+ with venv: sudo apt install python3-venv)\n" +
         "  sudo apt install jupyter-notebook         (Debian / Ubuntu without pip: the classic Notebook)\n" +
         "Set PYTHON=/path/to/python if Jupyter lives in a Python that is not first on PATH.",
     );
     process.exit(1);
   }
   const [python, app] = lab ? [lab, "jupyterlab"] : [classic, "notebook"];
+  // the project's own JupyterLab asks no first-run question (a .venv/ made by hand gets the override here; one linked
+  // from elsewhere is not this project's to change)
+  if (lab && lab === venvPython() && !lstatSync(join(root, process.env.GPT_VENV ?? ".venv")).isSymbolicLink()) writeLabSettings(lab);
   const args = [...rest];
   // Jupyter refuses to run as root ("Running as root is not recommended. Use --allow-root to bypass."): containers
   // often are root, so say it once and start anyway.
@@ -86,8 +92,8 @@ if (command === "start") {
     args.push("--allow-root");
   }
   // Open the first lesson (the classic Notebook has no such path: it opens the list of lessons).
-  const first = "01-data.ipynb";
-  if (lab && existsSync(join(root, "notebooks", first)) && !args.some((a) => !a.startsWith("-"))) args.push(first);
+  const [first] = lessonNames(readdirSync(join(root, "notebooks")));
+  if (lab && first && !args.some((a) => !a.startsWith("-"))) args.push(first);
   console.log(`Opening the lessons in ${lab ? "JupyterLab" : "the classic Jupyter Notebook"} (kernel: TypeScript (tslab)). Ctrl-C stops the server.`);
   startServer(python, ["-m", app, ...args], { cwd: join(root, "notebooks"), env: jupyterEnv() });
 } else if (command === "test" || command === "interrupt" || command === "shutdown") {

@@ -57,7 +57,7 @@ env.XDG_RUNTIME_DIR = runtimeDir;
 
 const source = path.join(root, "test", "webgpu.test.ts");
 if (!existsSync(compiled) || statSync(compiled).mtimeMs < statSync(source).mtimeMs) {
-  const built = spawnSync("npm", ["run", "pretest", "--silent"], { cwd: root, stdio: "inherit" });
+  const built = spawnSync("npm", ["run", "build:test", "--silent"], { cwd: root, stdio: "inherit" });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
 const run = spawnSync(process.execPath, ["--test", "--test-reporter=spec", compiled], { cwd: root, env, stdio: "inherit" });

@@ -20,46 +20,20 @@ KERNELS = os.path.join(ROOT, "jupyter", "kernels")
 KERNEL_NAME = next(d for d in sorted(os.listdir(KERNELS)) if os.path.exists(os.path.join(KERNELS, d, "kernel.json")))
 SHARED_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "tinyshakespeare", "input.txt")
 
-SETUP = """
-import * as tf from "@tensorflow/tfjs";
-import { initBackend, loadTinyShakespeare, CharTokenizer, trainValSplit, Rng, LADDER, AdamW, train, generate, liveProgress } from "@build-gpt/lib";
-await initBackend();
-const text = await loadTinyShakespeare();
-const tokenizer = CharTokenizer.fromText(text);
-const split = trainValSplit(tokenizer.encode(text), 0.9);
-const rng = new Rng(1337);
-const model = LADDER.find((s) => s.id === "residual")!.build(tokenizer.vocabSize, rng);
-const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
-const report = () => console.log(JSON.stringify({ tensors: tf.memory().numTensors, t: optimizer.t, training: model.training }));
-report();
-"""
+CELLS = os.path.join(ROOT, "test", "cells")
 
-LONG_TRAINING = """
-const result = await train(model, optimizer, split, {
-  batchSize: 32, blockSize: 8, maxIters: 1000000, evalInterval: 100, evalIters: 4, rng: rng, progress: liveProgress({ label: "long run" }),
-});
-console.log("training finished: it should have been interrupted");
-"""
 
-# Training stopped means stopped: the optimizer's step count does not move any more.
-STOPPED = """
-const t1 = optimizer.t;
-await new Promise((resolve) => setTimeout(resolve, 500));
-console.log(JSON.stringify({ tensors: tf.memory().numTensors, t: optimizer.t, moved: optimizer.t - t1, training: model.training }));
-"""
+def cell(name):
+    """The source of test/cells/NAME.ts, a cell the browser test runs too."""
+    with open(os.path.join(CELLS, name + ".ts"), encoding="utf-8") as f:
+        return f.read()
 
-RESUME = """
-const sample = tokenizer.decode(await generate(model, [0], 60, { rng: new Rng(7) }));
-const resumed = await train(model, optimizer, split, { batchSize: 32, blockSize: 8, maxIters: 20, evalInterval: 20, evalIters: 2, rng: rng });
-console.log(JSON.stringify({ sample: sample.length, steps: resumed.stepLosses.length, finite: resumed.stepLosses.every(Number.isFinite), t: optimizer.t, tensors: tf.memory().numTensors }));
-"""
 
-LONG_EVALUATION = """
-await train(model, optimizer, split, {
-  batchSize: 32, blockSize: 8, maxIters: 10, evalInterval: 10, evalIters: 1000000, rng: rng, progress: liveProgress({ label: "long evaluation", plot: false }),
-});
-console.log("evaluation finished: it should have been interrupted");
-"""
+SETUP = cell("setup")  # a small model, its optimizer, and report(): tensors, optimizer step, training mode
+LONG_TRAINING = cell("long-training")  # trains until interrupted, with the live line "long run: step ..."
+STOPPED = cell("stopped")  # the optimizer's step count does not move any more
+RESUME = cell("resume")  # generates, then 20 more training steps
+LONG_EVALUATION = cell("long-evaluation")  # evaluates until interrupted, "long evaluation: evaluating ..."
 
 
 class Kernel:

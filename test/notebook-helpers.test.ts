@@ -2,12 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { isFastMode, lessonSettings, lossCurvesFigure, plotHtml, tableHtml } from "@build-gpt/lib/internal";
 
-test("a plot carries plotly.js inline and loads nothing from the network", () => {
+test("a plot carries plotly.js inline, packed, and loads nothing from the network", () => {
   const html = plotHtml({ data: [{ x: [1, 2], y: [3, 4] }] });
-  const plotly = readFileSync(require.resolve("plotly.js-dist/plotly.js"), "utf8");
-  assert.ok(html.includes(plotly), "plotly.js from node_modules is inlined whole");
+  const plotly = readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"));
+  const packed = html.match(/atob\("([A-Za-z0-9+/=]+)"\)/)?.[1];
+  assert.ok(packed, "plotly.js is inlined as base64");
+  assert.ok(gunzipSync(Buffer.from(packed, "base64")).equals(plotly), "the minified plotly.js from node_modules, gzipped, whole");
+  assert.ok(html.length < plotly.length / 2, `the HTML (${html.length} bytes) is less than half plotly.min.js`);
+  assert.ok(html.includes('new DecompressionStream("gzip")'), "the page unpacks it");
   assert.ok(!/<script[^>]+src=/.test(html), "no script is loaded from elsewhere");
   const light = plotHtml({ data: [{ x: [1], y: [1] }] }, { includePlotly: false });
   assert.ok(light.length < 2000 && light.includes("Plotly.newPlot"));

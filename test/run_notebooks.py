@@ -6,7 +6,8 @@ nbconvert would hide them), and exits non-zero. Executed copies are written to o
 before the kernel shuts down, plus that of any process the kernel started.
 --solutions runs each lesson with its exercises solved: every code cell whose metadata has "exercise": ID gets the
 source of the cell with the same ID in notebooks/solutions/<lesson>.ipynb, and GPT_EXERCISES=strict makes every
-check that is not right fail its cell. A lesson exercise without a solution is a failure.
+check that is not right fail its cell. A lesson exercise without a solution is a failure. A lesson with no exercise
+is left out: solved, it would be the lesson as it is, which its plain run checks (npm test's browser suite).
 Usage: python3 test/run_notebooks.py [--out DIR] [--memory] [--solutions] [notebooks/NAME.ipynb ...]
   (--out: write the executed copies to DIR)
 """
@@ -81,6 +82,9 @@ def fill_solutions(nb, path):
 def run(path, out_dir, memory=False, solutions=False):
     nb = nbformat.read(path, as_version=4)
     name = os.path.relpath(path, ROOT)
+    if solutions and not exercise_ids(nb):
+        print(f"--   {name}: no exercises (its plain run checks it)", flush=True)
+        return True
     if solutions:
         problem = fill_solutions(nb, path)
         if problem:
