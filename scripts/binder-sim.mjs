@@ -14,7 +14,8 @@
 //     and the peak memory of the whole cgroup (server + kernel) while it ran.
 // It also checks that postBuild made no second Jupyter (no .venv/: npm ci's set-up finds Binder's JupyterLab) and
 // gave Binder's JupyterLab the settings override that answers its news question.
-// Fast mode (GPT_FAST=1) unless BINDER_SIM_FULL=1. The dataset comes from ../shared (TINYSHAKESPEARE_PATH).
+// Fast mode (GPT_FAST=1) unless BINDER_SIM_FULL=1. The dataset comes from TINYSHAKESPEARE_PATH where it is set, else
+// the first lesson downloads it (as on mybinder.org).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -90,7 +91,7 @@ async function main() {
   // 1. the files of a fresh clone
   log(`binder-sim: ${copyCheckout(repo)} files copied to ${repo}, HOME=${home}`);
   // 2. the environment
-  const env0 = { PATH: process.env.PATH, HOME: home, LANG: "C.UTF-8", TINYSHAKESPEARE_PATH: process.env.TINYSHAKESPEARE_PATH ?? join(root, "..", "shared", "data", "tinyshakespeare", "input.txt") };
+  const env0 = { PATH: process.env.PATH, HOME: home, LANG: "C.UTF-8", ...(process.env.TINYSHAKESPEARE_PATH ? { TINYSHAKESPEARE_PATH: process.env.TINYSHAKESPEARE_PATH } : {}) };
   const venv = join(dir, "srv-conda-env");
   sh("/usr/bin/python3", ["-m", "venv", venv], { env: env0 });
   sh(join(venv, "bin", "pip"), ["install", "-q", "--disable-pip-version-check", "-r", "binder/base-requirements.txt", "-r", "binder/requirements.txt"], { cwd: repo, env: env0 });

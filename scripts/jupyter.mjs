@@ -106,9 +106,7 @@ if (command === "start") {
     );
     process.exit(1);
   }
-  const shared = resolve(root, "..", "shared", "data", "tinyshakespeare", "input.txt");
   const extra = { GPT_FAST: process.env.GPT_FAST ?? "1" };
-  if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) extra.TINYSHAKESPEARE_PATH = shared;
   const script = { test: "run_notebooks.py", interrupt: "interrupt_kernel.py", shutdown: "kernel_shutdown.py" }[command];
   run(python, [join(root, "test", script), ...rest], { cwd: root, env: jupyterEnv(extra) });
 } else {

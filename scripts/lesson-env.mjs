@@ -1,5 +1,6 @@
-// The environment the lessons run in outside `npm start`: the project's kernelspec on JUPYTER_PATH, fast mode unless
-// told otherwise, and the dataset from ../shared when it is there (as `npm run test:notebooks` does).
+// The environment the lessons run in outside `npm start`: the project's kernelspec on JUPYTER_PATH and fast mode unless
+// told otherwise. The dataset comes from TINYSHAKESPEARE_PATH where it is set (offline machines, CI), else the lessons
+// download it.
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
@@ -12,8 +13,6 @@ export function lessonEnv({ fast = true, extra = {} } = {}) {
   env.JUPYTER_PATH = [join(root, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(delimiter);
   if (fast) env.GPT_FAST = process.env.GPT_FAST ?? "1";
   else delete env.GPT_FAST;
-  const shared = resolve(root, "..", "shared", "data", "tinyshakespeare", "input.txt");
-  if (!env.TINYSHAKESPEARE_PATH && existsSync(shared)) env.TINYSHAKESPEARE_PATH = shared;
   return env;
 }
 

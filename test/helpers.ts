@@ -1,11 +1,9 @@
-/** Shared set-up for the unit tests: one backend for the whole run, and the dataset from ../shared when present. */
+/** Shared set-up for the unit tests: one backend for the whole run (the dataset: TINYSHAKESPEARE_PATH, or a download). */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, CharTokenizer, GPTLanguageModel, Rng, getBatch, initBackend, loadTinyShakespeare, trainStep, trainValSplit, type BackendName, type GPTConfig, type NativeIsa, type NativeKernels } from "@build-gpt/lib/internal";
 
-const shared = path.resolve(__dirname, "..", "..", "..", "shared", "data", "tinyshakespeare", "input.txt");
-if (!process.env.TINYSHAKESPEARE_PATH && existsSync(shared)) process.env.TINYSHAKESPEARE_PATH = shared;
 
 export async function backend(name: BackendName = "wasm"): Promise<void> {
   const info = await initBackend(name);

@@ -18,7 +18,6 @@ from jupyter_client.manager import start_new_kernel
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = os.path.join(ROOT, "jupyter", "kernels")
 KERNEL_NAME = next(d for d in sorted(os.listdir(KERNELS)) if os.path.exists(os.path.join(KERNELS, d, "kernel.json")))
-SHARED_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "tinyshakespeare", "input.txt")
 
 CELLS = os.path.join(ROOT, "test", "cells")
 
@@ -125,8 +124,6 @@ def step_of(line):
 
 def main():
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [os.path.join(ROOT, "jupyter"), os.environ.get("JUPYTER_PATH")]))
-    if not os.environ.get("TINYSHAKESPEARE_PATH") and os.path.exists(SHARED_DATA):
-        os.environ["TINYSHAKESPEARE_PATH"] = SHARED_DATA
     started = time.time()
     kernel = Kernel()
     try:

@@ -1,5 +1,5 @@
 /**
- * Bad input, as a careless user gives it (issue 16, "silent wrong results and leaks"): each case gets a clear error
+ * Bad input, as a careless user gives it (silent wrong results, leaks): each case gets a clear error
  * that says what to do, or the behaviour a learner expects, and no tensor is left behind on the error path.
  */
 import { test } from "node:test";
