@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { findPython } from "./python.mjs";
 import { lessonEnv, lessonNames, root } from "./lesson-env.mjs";
 import { lessonSummary } from "./lesson-summary.mjs";
+import { recallCopy } from "./recall.mjs";
 import { chartProblems, chartsInPage, findChromium, htmlProblemsInPage, keepOffline, launchChromium, loadPlaywright } from "./browser.mjs";
 
 const args = process.argv.slice(2);
@@ -63,9 +64,10 @@ function indexHtml(lessons) {
     .map(({ name, title, summary }) => `    <li>
       <a class="lesson" href="${escapeHtml(name)}.html">${escapeHtml(title || name)}</a>
       <p class="summary">${escapeHtml(summary)}</p>
-      <p class="files"><a href="${escapeHtml(name)}.html">read</a> · <a href="${escapeHtml(name)}.ipynb" download>${escapeHtml(name)}.ipynb</a></p>
+      <p class="files"><a href="${escapeHtml(name)}.html">read</a> · <a href="${escapeHtml(name)}.ipynb" download>${escapeHtml(name)}.ipynb</a> · <a href="recall/${escapeHtml(name)}.ipynb" download>recall copy</a> (headings and code only: rebuild the lesson from memory)</p>
     </li>`)
     .join("\n");
+  const docs = docsPages().map((d) => `<a href="docs/${escapeHtml(d)}.html">${escapeHtml(d)}</a>`).join(" · ");
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -92,9 +94,24 @@ function indexHtml(lessons) {
   <ol class="lessons">
 ${items}
   </ol>
+  <p class="files">In depth: ${docs}.</p>
 </body>
 </html>
 `;
+}
+
+/** The pages of docs/, by name. */
+const docsPages = () => readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => basename(f, ".md")).sort();
+
+/** docs/*.md as HTML pages in site/docs/ (mistune, nbconvert's own Markdown renderer), links between them kept. */
+async function renderDocs(python) {
+  mkdirSync(join(site, "docs"), { recursive: true });
+  const script = "import sys, mistune, re\n" +
+    "for name in sys.argv[1:]:\n" +
+    "    body = mistune.html(open(f'docs/{name}.md', encoding='utf-8').read())\n" +
+    "    body = re.sub(r'href=\"([\\w-]+)\\.md(#[^\"]*)?\"', lambda m: f'href=\"{m.group(1)}.html{m.group(2) or \"\"}\"', body)\n" +
+    "    open(f'site/docs/{name}.html', 'w', encoding='utf-8').write(f'<!DOCTYPE html><meta charset=\"utf-8\"><title>{name}</title><body style=\"font:16px/1.5 system-ui;max-width:46rem;margin:2rem auto\">{body}</body>')\n";
+  return run(python, ["-c", script, ...docsPages()]);
 }
 
 /** Opens the index from file://, follows every link, and checks each lesson page as the browser test does. */
@@ -170,6 +187,12 @@ async function main() {
   }
   if ((await run(python, ["-m", "nbconvert", "--to", "html", "--log-level=WARN", "--output-dir", site, ...lessons.map((l) => join(site, l.file))])) !== 0) {
     console.error("render: nbconvert failed");
+    return 1;
+  }
+  mkdirSync(join(site, "recall"), { recursive: true });
+  for (const l of lessons) writeFileSync(join(site, "recall", l.file), JSON.stringify(recallCopy(JSON.parse(readFileSync(join(root, "notebooks", l.file), "utf8"))), null, 1) + "\n");
+  if ((await renderDocs(python)) !== 0) {
+    console.error("render: docs/ could not be rendered");
     return 1;
   }
   writeFileSync(join(site, "index.html"), indexHtml(lessons));
