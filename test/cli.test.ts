@@ -114,7 +114,7 @@ for (const [signal, status, name] of [["SIGINT", 130, "Ctrl-C"], ["SIGHUP", 129,
   });
 }
 
-test("sample --out DIR: a model directory saveModelDir wrote (lesson 6) samples too; the same seed gives the same text", async () => {
+test("sample --out DIR: a model directory saveModelDir wrote (lesson 7) samples too; the same seed gives the same text", async () => {
   await backend();
   const file = path.join(tmp(), "run");
   const model = new GPTLanguageModel({ vocabSize: 36, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 1 }, new Rng(2));

@@ -44,5 +44,5 @@ test("backend choice: GPT_BACKEND=webgpu where no adapter starts is an error nam
   const run = spawnSync(process.execPath, ["-e", script], { cwd: root, env, encoding: "utf8", timeout: 60_000 });
   if (run.stdout.startsWith("started webgpu")) return; // a platform where Dawn needs no Vulkan (macOS, Windows)
   assert.equal(run.status, 3, run.stdout + run.stderr);
-  assert.match(run.stdout, /^GPT_BACKEND=webgpu, but the GPU engine did not start: .+\. See README, 'The GPU engine'\./);
+  assert.match(run.stdout, /^GPT_BACKEND=webgpu, but the GPU engine did not start: .+\. See docs\/engines\.md, 'The GPU engine'\./);
 });

@@ -1,9 +1,9 @@
 /**
  * Chooses the TensorFlow.js engine the lessons run on.
  *
- * Order of preference (see README, "Engines" and "The GPU engine"):
- *   0. for the scaled model's workload only (initBackend(prefer, { workload: "scaled" }): the train command, lesson 6's
- *      full model), the webgpu backend on a hardware GPU through Dawn (./webgpu). The small lessons run a few thousand
+ * Order of preference (docs/engines.md, "How a backend is chosen"):
+ *   0. for the scaled model's workload only (initBackend(prefer, { workload: "scaled" }): the train command on
+ *      gpt.py's width), the webgpu backend on a hardware GPU through Dawn (./webgpu). The small lessons run a few thousand
  *      tiny kernels a step, where a GPU's per-kernel overhead loses to the CPU kernels, so they never choose it;
  *   1. @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node: native TensorFlow, used only when the user installed one
  *      and it loads (their install downloads libtensorflow from outside npm, so neither is a dependency);
@@ -104,7 +104,7 @@ export async function initBackend(
     const forced = prefer === "webgpu";
     const gpu = await startWebGPU({ acceptSoftware: forced, checkVulkan: !forced });
     if (gpu.ok) return { name: "webgpu", description: gpu.line };
-    if (forced) throw new Error(`GPT_BACKEND=webgpu, but the GPU engine did not start: ${gpu.reason}. See README, 'The GPU engine'.`);
+    if (forced) throw new Error(`GPT_BACKEND=webgpu, but the GPU engine did not start: ${gpu.reason}. See docs/engines.md, 'The GPU engine'.`);
     gpuFallback = `GPU engine not used: ${gpu.reason}; running on the CPU.`;
   }
   const info = await startCpuSide(prefer);
@@ -117,7 +117,7 @@ async function startCpuSide(prefer: BackendName | "auto"): Promise<BackendInfo> 
     const nativePackage = loadNative();
     if (nativePackage && (await tryBackend("tensorflow"))) return { name: "tensorflow", description: describe("tensorflow", nativePackage) };
     if (prefer === "tensorflow") {
-      throw new Error("GPT_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads. See README, 'Engines'.");
+      throw new Error("GPT_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads. See docs/engines.md, 'How a backend is chosen'.");
     }
   }
   if (prefer !== "cpu" && (await tryBackend("wasm"))) {
