@@ -113,9 +113,9 @@ const ENTRIES: Entry[] = [
   // The CPU speedrun: the best val loss two CPU cores reach in 15 minutes of training (docs/speedrun.md: the sweep that
   // chose these settings, and its results).
   { name: "cpu-speedrun", title: "CPU speedrun: the best model 2 CPU cores train in 15 minutes", source: "npm run sweep (docs/speedrun.md)",
-    blockSize: 128, nEmbd: 192, nHead: 6, nLayer: 6, dropout: 0.1, attention: "batched", init: "gpt", batchSize: 24,
-    learningRate: 2e-3, warmupIters: 200, lrSchedule: "cosine", minLr: 2e-4, weightDecay: 0.1, decayOn: "matrices", beta2: 0.99,
-    gradClip: 1, maxIters: 1_000_000, maxMinutes: 15, evalInterval: 1000, evalIters: 50 },
+    blockSize: 128, nEmbd: 128, nHead: 4, nLayer: 4, attention: "batched", init: "gpt", batchSize: 12,
+    learningRate: 1e-3, warmupIters: 100, lrSchedule: "cosine", minLr: 1e-4, weightDecay: 0.1, decayOn: "matrices", beta2: 0.99,
+    gradClip: 1, maxIters: 1_000_000, maxMinutes: 15, evalInterval: 2000, evalIters: 100 },
 ];
 
 /** Every configuration, in the order of the course. */

@@ -20,6 +20,10 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "E: 160, 5 layers, block 128, batch 24": { nEmbd: 160, nHead: 5, nLayer: 5, blockSize: 128, batchSize: 24, dropout: 0.1 },
   "F: 192, 6 layers, block 256, batch 8": { nEmbd: 192, nHead: 6, nLayer: 6, blockSize: 256, batchSize: 8, dropout: 0.1 },
   "G: 256, 6 layers, block 128, batch 16": { nEmbd: 256, nHead: 8, nLayer: 6, blockSize: 128, batchSize: 16, dropout: 0.2 },
+  "H: block 128, dropout 0.1": { blockSize: 128, dropout: 0.1 },
+  "I: 6 layers, block 128, dropout 0.1": { nLayer: 6, blockSize: 128, dropout: 0.1 },
+  "J: block 128, dropout 0.2": { blockSize: 128, dropout: 0.2 },
+  "K: block 128": { blockSize: 128 },
 };
 
 export const SWEEP_COMMAND = {
