@@ -80,8 +80,8 @@ export interface TrainOptions extends BatchShape {
   /** Clip the gradient's global norm to this before each update (nanoGPT: 1.0); default 0, none. */
   gradClip?: number;
   /**
-   * A time budget: stop once this many minutes of training (evaluations included) are spent, with the last evaluation
-   * inside the budget. The schedule's cosine follows the clock. Default: none.
+   * A time budget: stop once this many minutes of training (evaluations included) are spent, stopping in time for a
+   * last evaluation (timed as the one before it took). The schedule's cosine follows the clock. Default: none.
    */
   maxMinutes?: number;
   /** Milliseconds of the budget spent before this run (resuming a budgeted run). Default 0. */
