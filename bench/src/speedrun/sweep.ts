@@ -24,6 +24,10 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "I: 6 layers, block 128, dropout 0.1": { nLayer: 6, blockSize: 128, dropout: 0.1 },
   "J: block 128, dropout 0.2": { blockSize: 128, dropout: 0.2 },
   "K: block 128": { blockSize: 128 },
+  "L: block 128, lr 3e-3": { blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "M: block 128, lr 5e-3": { blockSize: 128, learningRate: 5e-3, minLr: 5e-4 },
+  "N: block 128, lr 2e-3": { blockSize: 128, learningRate: 2e-3, minLr: 2e-4 },
+  "O: block 128, lr 3e-3 down to 0": { blockSize: 128, learningRate: 3e-3, minLr: 0 },
 };
 
 export const SWEEP_COMMAND = {
@@ -32,7 +36,7 @@ export const SWEEP_COMMAND = {
   options: {
     minutes: { type: "number", arg: "M", help: "the time budget of each candidate in minutes (default 5)" },
     only: { type: "string", arg: "A,B,...", help: `the candidates to run, by their first word (default all: ${Object.keys(CANDIDATES).map((k) => k.split(":")[0]).join(", ")})` },
-    lr: { type: "number", arg: "LR", help: "the peak learning rate of every candidate (default the recipe's, 1e-3; minLr a tenth of it)" },
+    lr: { type: "number", arg: "LR", help: "the peak learning rate of every candidate (default each candidate's own, the recipe's 1e-3 where it sets none; minLr a tenth of it)" },
   },
 } as const satisfies CommandSpec;
 
