@@ -4,8 +4,9 @@
  * Trains a configuration (default: the CPU speedrun) on tiny Shakespeare within its time budget on this machine's
  * CPU, and prints where it ended (val loss, steps, tokens seen, time) with a sample. --compare runs, on the same budget
  * and the same cores, nanoGPT's CPU recipe in PyTorch 2.x (eager or torch.compile, whichever takes more steps in a
- * short probe) and in ours, then the speedrun's settings in PyTorch and in ours, and prints one table. --record keeps the speedrun's result
- * in lib/results.json for the lessons. Run it on an idle machine: other work on the cores slows both sides unevenly.
+ * short probe) and in ours, then the speedrun's settings in PyTorch and in ours, and prints one table. --record keeps
+ * the speedrun's result in lib/results.json for the lessons. Run it on an idle machine: other work on the cores slows
+ * both sides unevenly.
  */
 import * as os from "node:os";
 import { configs, initBackend, lab } from "@build-gpt/lib";
