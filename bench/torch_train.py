@@ -6,7 +6,7 @@ evaluation inside the budget. Run by `npm run speedrun -- --compare`.
 
 Input: one JSON object on stdin, the configuration in our registry's names (nEmbd, nHead, nLayer, blockSize, dropout,
 batchSize, learningRate, warmupIters, minLr, weightDecay, beta1, beta2, gradClip, maxMinutes, maxIters,
-evalInterval, evalIters), plus "data" (the text's path), "seed" and "compile" (torch.compile, PyTorch 2.x).
+evalInterval, evalIters, wholeVal), plus "data" (the text's path), "seed" and "compile" (torch.compile, PyTorch 2.x).
 Output: one JSON line per evaluation ({"step", "train", "val", "seconds"}), then the result
 ({"done": true, "step", "train", "val", "seconds", "tokens", "torch", "mode"}).
 """
@@ -63,10 +63,28 @@ def batch(data, B, T, generator):
 
 
 @torch.no_grad()
+def whole_loss(model, data, B, T):
+    """lib/src/train/trainer.ts's wholeLoss: every position once, in consecutive windows of T (the last one shorter)."""
+    targets = len(data) - 1
+    total, start = 0.0, 0
+    while start < targets:
+        t = min(T, targets - start)
+        b = 1 if t < T else min(B, (targets - start) // T)
+        x = torch.stack([data[start + k * t:start + (k + 1) * t] for k in range(b)])
+        y = torch.stack([data[start + k * t + 1:start + (k + 1) * t + 1] for k in range(b)])
+        total += model(x, y)[1].item() * b * t
+        start += b * t
+    return total / targets
+
+
+@torch.no_grad()
 def estimate(model, splits, c, generator):
     model.eval()
     out = {}
     for name, data in splits.items():
+        if name == "val" and c.get("wholeVal"):
+            out[name] = whole_loss(model, data, c["batchSize"], c["blockSize"])
+            continue
         losses = [model(*batch(data, c["batchSize"], c["blockSize"], generator))[1].item() for _ in range(c["evalIters"])]
         out[name] = sum(losses) / len(losses)
     model.train()

@@ -39,7 +39,7 @@ test("tables render columns, rows and escaped text", () => {
   assert.ok(html.includes("&lt;b&gt;"));
 });
 
-test("fast mode shrinks the training budget and leaves other settings alone", () => {
+test("fast mode shrinks the training budget (and samples val) and leaves other settings alone", () => {
   const full = { batchSize: 32, maxIters: 3000, evalInterval: 300, evalIters: 200 };
   const saved = process.env.GPT_FAST;
   try {
@@ -50,6 +50,7 @@ test("fast mode shrinks the training budget and leaves other settings alone", ()
     const fast = lessonSettings(full);
     assert.equal(fast.batchSize, 32);
     assert.ok(fast.maxIters < full.maxIters && fast.evalIters < full.evalIters && fast.fast);
+    assert.equal(lessonSettings({ ...full, wholeVal: true }).wholeVal, false, "fast mode samples val instead of the whole val text");
   } finally {
     if (saved === undefined) delete process.env.GPT_FAST;
     else process.env.GPT_FAST = saved;

@@ -67,7 +67,10 @@ export interface Config {
   /** A time budget in minutes (0: none): training stops when it is spent, and a cosine schedule ends with it. */
   maxMinutes: number;
   evalInterval: number;
+  /** Random batches a split at each evaluation (the lecture's estimate_loss). */
   evalIters: number;
+  /** Measure val on the whole val text instead of evalIters random batches (deterministic: no sampling noise). */
+  wholeVal: boolean;
 }
 
 /** What a configuration sets, apart from its name and provenance: what `npm run train -- --key value` overrides. */
@@ -78,7 +81,7 @@ const BASE: Settings = {
   model: "gpt", blockSize: 8, nEmbd: 32, nHead: 4, nLayer: 3, dropout: 0, feedForward: false, layerNorm: true,
   attention: "heads", init: "pytorch", batchSize: 32, microBatches: 1, learningRate: 1e-3, warmupIters: 0,
   lrSchedule: "constant", minLr: 0, weightDecay: 0.01, decayOn: "all", beta1: 0.9, beta2: 0.999, gradClip: 0,
-  maxIters: 5000, maxMinutes: 0, evalInterval: 500, evalIters: 200,
+  maxIters: 5000, maxMinutes: 0, evalInterval: 500, evalIters: 200, wholeVal: false,
 };
 
 type Entry = Partial<Settings> & Pick<Config, "name" | "title" | "source" | "reportedVal">;
@@ -115,7 +118,7 @@ const ENTRIES: Entry[] = [
   { name: "cpu-speedrun", title: "CPU speedrun (128, 4 heads, 4 layers, block 128, lr 3e-3, 15 minutes)", source: "npm run sweep (docs/speedrun.md)",
     blockSize: 128, nEmbd: 128, nHead: 4, nLayer: 4, attention: "batched", init: "gpt", batchSize: 12,
     learningRate: 3e-3, warmupIters: 100, lrSchedule: "cosine", minLr: 3e-4, weightDecay: 0.1, decayOn: "matrices", beta2: 0.99,
-    gradClip: 1, maxIters: 1_000_000, maxMinutes: 15, evalInterval: 2000, evalIters: 100 },
+    gradClip: 1, maxIters: 1_000_000, maxMinutes: 15, evalInterval: 2000, evalIters: 100, wholeVal: true },
 ];
 
 /** Every configuration, in the order of the course. */
@@ -201,9 +204,9 @@ export function completed(saved: Partial<Config> & Pick<Config, "name">): Config
 }
 
 /** How a configuration trains, as train()'s options (add the rng, progress and callbacks). */
-export function trainingOf(c: Settings): Pick<TrainOptions, "batchSize" | "blockSize" | "maxIters" | "evalInterval" | "evalIters" | "microBatches" | "gradClip" | "maxMinutes" | "schedule"> {
+export function trainingOf(c: Settings): Pick<TrainOptions, "batchSize" | "blockSize" | "maxIters" | "evalInterval" | "evalIters" | "wholeVal" | "microBatches" | "gradClip" | "maxMinutes" | "schedule"> {
   return {
-    batchSize: c.batchSize, blockSize: c.blockSize, maxIters: c.maxIters, evalInterval: c.evalInterval, evalIters: c.evalIters,
+    batchSize: c.batchSize, blockSize: c.blockSize, maxIters: c.maxIters, evalInterval: c.evalInterval, evalIters: c.evalIters, wholeVal: c.wholeVal,
     microBatches: c.microBatches, gradClip: c.gradClip, maxMinutes: c.maxMinutes > 0 ? c.maxMinutes : undefined,
     schedule: { lr: c.learningRate, warmupIters: c.warmupIters, decay: c.lrSchedule, minLr: c.minLr },
   };

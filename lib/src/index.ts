@@ -23,7 +23,7 @@ export { BigramLanguageModel } from "./models/bigram";
 export { generate, streamTokens, nextTokenProbs, type GenerateOptions } from "./models/generate";
 export { AdamW, type AdamWOptions } from "./train/adamw";
 export { trainStep, TrainingDiverged } from "./train/step";
-export { train, estimateLoss, type TrainOptions, type TrainResult, type EvalPoint } from "./train/trainer";
+export { train, estimateLoss, wholeLoss, type TrainOptions, type TrainResult, type EvalPoint } from "./train/trainer";
 export { TrainingInterrupted } from "./train/interrupt";
 
 // Lesson 3: the averaging trick.

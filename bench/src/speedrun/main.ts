@@ -26,13 +26,16 @@ export const SPEEDRUN_COMMAND = {
   },
 } as const satisfies CommandSpec;
 
-/** The configuration `name` with a time budget of `minutes` (the steps then limited by time alone). */
+/**
+ * The configuration `name` with a time budget of `minutes` (the steps then limited by time alone), its val measured on
+ * the whole val text, so that every run's val is measured alike and without sampling noise.
+ */
 export function budgeted(name: string, minutes: number | undefined): configs.Config {
   const c = configs.named(name);
   const m = minutes ?? (c.maxMinutes || undefined);
   if (m === undefined) throw new UsageError(`${name} has no time budget: give one with --minutes M.`);
   if (!(m > 0)) throw new UsageError(`--minutes takes a number of minutes > 0, got ${m}.`);
-  return configs.withOverrides(c, { maxMinutes: m, maxIters: 100_000_000 });
+  return configs.withOverrides(c, { maxMinutes: m, maxIters: 100_000_000, wholeVal: true });
 }
 
 /** The faster of PyTorch's eager and torch.compile on `c`: the one that takes more steps in a one-minute probe each. */

@@ -28,6 +28,11 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "M: block 128, lr 5e-3": { blockSize: 128, learningRate: 5e-3, minLr: 5e-4 },
   "N: block 128, lr 2e-3": { blockSize: 128, learningRate: 2e-3, minLr: 2e-4 },
   "O: block 128, lr 3e-3 down to 0": { blockSize: 128, learningRate: 3e-3, minLr: 0 },
+  "P: block 128, lr 3e-3, dropout 0.1": { blockSize: 128, learningRate: 3e-3, minLr: 3e-4, dropout: 0.1 },
+  "Q: block 256, batch 6, lr 3e-3": { blockSize: 256, batchSize: 6, learningRate: 3e-3, minLr: 3e-4 },
+  "R: 6 layers, block 128, lr 3e-3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "S: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "T: block 128, batch 24, lr 3e-3": { blockSize: 128, batchSize: 24, learningRate: 3e-3, minLr: 3e-4 },
 };
 
 export const SWEEP_COMMAND = {
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
   console.log(`${backend.description}\n${os.cpus()[0]?.model} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${minutes} min a candidate`);
   const results: RunResult[] = [];
   for (const [name, settings] of chosen) {
-    const c = configs.withOverrides(configs.named("nanogpt-cpu"), { ...settings, ...lr, maxMinutes: minutes, maxIters: 100_000_000, evalInterval: 100_000_000, evalIters: 100 });
+    const c = configs.withOverrides(configs.named("nanogpt-cpu"), { ...settings, ...lr, maxMinutes: minutes, maxIters: 100_000_000, evalInterval: 100_000_000, evalIters: 100, wholeVal: true });
     const r = await trainOurs(c, 1337, name);
     results.push(r);
     console.log(`${name}: val ${r.val.toFixed(4)} (train ${r.train.toFixed(4)}) after ${r.steps} steps, ${(r.tokens / 1e6).toFixed(1)}M tokens`);

@@ -1,6 +1,6 @@
 /**
  * Fast mode: GPT_FAST=1 shrinks every lesson's training (iterations, evaluation batches) by 20x, and a time budget
- * (maxMinutes) by 60x, so the whole course executes in a few minutes (CI, a quick check). Unset, every lesson runs the
+ * (maxMinutes) by 60x, and samples val instead of measuring the whole val text, so the whole course executes in a few minutes (CI, a quick check). Unset, every lesson runs the
  * lecture's settings.
  */
 import { envFlag } from "../env";
@@ -20,6 +20,8 @@ export interface TrainingBudget {
   evalIters: number;
   /** A time budget in minutes (0 or absent: none). */
   maxMinutes?: number;
+  /** Val measured on the whole val text (fast mode samples evalIters batches instead: it is the slower estimate). */
+  wholeVal?: boolean;
 }
 
 /** The lecture's budget, or in fast mode the same budget shrunk; other settings pass through unchanged. */
@@ -32,6 +34,7 @@ export function lessonSettings<S extends TrainingBudget>(full: S): S & { fast: b
     evalInterval: shrink(full.evalInterval, 1),
     evalIters: shrink(full.evalIters, 2),
     ...(full.maxMinutes ? { maxMinutes: full.maxMinutes / TIME_FACTOR } : {}),
+    ...(full.wholeVal ? { wholeVal: false } : {}),
     fast: true,
   };
 }

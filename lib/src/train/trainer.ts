@@ -1,6 +1,6 @@
 /** The training loop of the lecture: sample a batch, compute the loss, backpropagate, update; evaluate now and then. */
 import * as tf from "@tensorflow/tfjs";
-import { checkTokenIds, getBatch, type Split } from "../data/batches";
+import { checkTokenIds, firstOutside, getBatch, type Split } from "../data/batches";
 import type { LanguageModel } from "../models/language-model";
 import type { TrainProgress, TrainStatus } from "../progress/status";
 import { Rng } from "../random";
@@ -14,14 +14,49 @@ import type { BatchShape, EvalPoint, TrainResult } from "./types";
 export type { BatchShape, EvalPoint, TrainResult } from "./types";
 
 /**
- * The mean loss over `evalIters` random batches of each split, in evaluation mode, the model's mode restored after.
- * `safePoint` is awaited after each batch (train() gives the event loop a turn there, and may stop).
- * Each split's losses are read once, together.
+ * The mean loss over every position of `tokens`, in evaluation mode: the text cut into consecutive windows of blockSize
+ * (the last one shorter), batchSize windows a forward pass, each batch's loss weighted by its tokens. The same
+ * expectation as random batches (a position sees 0 to blockSize − 1 tokens of context either way), without their noise.
  */
-async function meanLosses(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng, safePoint?: () => Promise<void>): Promise<{ train: number; val: number }> {
+async function wholeMeanLoss(model: LanguageModel, tokens: Int32Array, { batchSize, blockSize }: BatchShape, safePoint?: () => Promise<void>): Promise<number> {
+  const targets = tokens.length - 1;
+  if (targets < 1) throw new Error(`wholeLoss: the text (${tokens.length} tokens) needs at least 2 tokens, an input and its target.`);
+  const losses: tf.Scalar[] = [];
+  const weights: number[] = [];
+  try {
+    for (let start = 0; start < targets; ) {
+      const T = Math.min(blockSize, targets - start); // the last window may be shorter
+      const B = T < blockSize ? 1 : Math.min(batchSize, Math.floor((targets - start) / blockSize));
+      const x = new Int32Array(B * T);
+      const y = new Int32Array(B * T);
+      for (let b = 0; b < B; b++, start += T) {
+        x.set(tokens.subarray(start, start + T), b * T);
+        y.set(tokens.subarray(start + 1, start + T + 1), b * T);
+      }
+      losses.push(tf.tidy(() => model.loss(tf.tensor2d(x, [B, T], "int32"), tf.tensor2d(y, [B, T], "int32"))));
+      weights.push(B * T);
+      await safePoint?.();
+    }
+    const values = await readScalars(losses);
+    return values.reduce((sum, v, i) => sum + v * weights[i], 0) / targets;
+  } finally {
+    tf.dispose(losses);
+  }
+}
+
+/**
+ * The mean loss over `evalIters` random batches of each split (with `wholeVal`, val's over every position of the val
+ * text instead), in evaluation mode, the model's mode restored after. `safePoint` is awaited after each batch
+ * (train() gives the event loop a turn there, and may stop). Each split's losses are read once, together.
+ */
+async function meanLosses(model: LanguageModel, split: Split, evalIters: number, shape: BatchShape, rng: Rng, safePoint?: () => Promise<void>, wholeVal = false): Promise<{ train: number; val: number }> {
   return model.inEvalMode(async () => {
     const out = { train: 0, val: 0 };
     for (const name of ["train", "val"] as const) {
+      if (name === "val" && wholeVal) {
+        out.val = await wholeMeanLoss(model, split.val, shape, safePoint);
+        continue;
+      }
       const losses: tf.Scalar[] = [];
       try {
         for (let k = 0; k < evalIters; k++) {
@@ -58,6 +93,20 @@ export async function estimateLoss(model: LanguageModel, split: Split, evalIters
   return meanLosses(model, split, evalIters, shape, rng);
 }
 
+/**
+ * The mean loss over every position of `tokens` (a whole split: the val text, say), in evaluation mode: consecutive
+ * windows of blockSize, batchSize of them a forward pass. Deterministic, where estimateLoss() samples; it costs one
+ * forward pass per batchSize × blockSize tokens of the text.
+ */
+export async function wholeLoss(model: LanguageModel, tokens: Int32Array, shape: BatchShape): Promise<number> {
+  checkPositiveIntegers({ batchSize: shape.batchSize, blockSize: shape.blockSize });
+  const i = firstOutside(tokens, model.vocabSize);
+  if (i >= 0) {
+    throw new Error(`wholeLoss: token id ${tokens[i]} (at index ${i}) is outside the model's vocabulary of ${model.vocabSize} tokens. Encode the text with the tokenizer the model was built for.`);
+  }
+  return model.inEvalMode(() => wholeMeanLoss(model, tokens, shape));
+}
+
 export interface TrainOptions extends BatchShape {
   /** Train until this many steps have been taken (with maxMinutes, at most this many). */
   maxIters: number;
@@ -65,6 +114,11 @@ export interface TrainOptions extends BatchShape {
   evalInterval: number;
   /** Batches averaged per split at each evaluation. */
   evalIters: number;
+  /**
+   * Measure val on the whole val text at each evaluation (wholeLoss()) instead of evalIters random batches: no
+   * sampling noise, so that two runs' val can be compared to the last digit. Default false, the lecture's estimate.
+   */
+  wholeVal?: boolean;
   /**
    * Steps already taken (resuming from a checkpoint): the run takes steps startStep+1 .. maxIters, evaluating at each
    * multiple of evalInterval from startStep on and after the last step. Default 0.
@@ -151,7 +205,7 @@ function checkOptions(options: TrainOptions): void {
  */
 export async function train(model: LanguageModel, optimizer: AdamW, split: Split, options: TrainOptions): Promise<TrainResult> {
   checkOptions(options);
-  const { maxIters, evalInterval, evalIters, batchSize, blockSize, startStep = 0, rng = new Rng(), onEval, microBatches = 1, progress, signal, schedule, gradClip = 0, spentMs = 0 } = options;
+  const { maxIters, evalInterval, evalIters, batchSize, blockSize, startStep = 0, rng = new Rng(), onEval, microBatches = 1, progress, signal, schedule, gradClip = 0, spentMs = 0, wholeVal = false } = options;
   const budgetMs = options.maxMinutes === undefined ? undefined : options.maxMinutes * 60_000;
   checkOptimizer(model, optimizer);
   checkTokenIds(split, model.vocabSize);
@@ -193,7 +247,7 @@ export async function train(model: LanguageModel, optimizer: AdamW, split: Split
     status.evaluating = true;
     let point: EvalPoint;
     try {
-      const losses = await meanLosses(model, split, evalIters, shape, rng, safePoint);
+      const losses = await meanLosses(model, split, evalIters, shape, rng, safePoint, wholeVal);
       for (const name of ["train", "val"] as const) {
         if (!Number.isFinite(losses[name])) {
           throw new TrainingDiverged(step, losses[name], optimizer.lr, result(), `the mean ${name} loss is ${losses[name]} after step ${step}`);
