@@ -26,21 +26,25 @@ export const SPEEDRUN_COMMAND = {
   },
 } as const satisfies CommandSpec;
 
-/**
- * The configuration `name` with a time budget of `minutes` (the steps then limited by time alone), its val measured on
- * the whole val text, so that every run's val is measured alike and without sampling noise.
- */
+/** The configuration `name` with a time budget of `minutes` (the steps then limited by time alone). */
 export function budgeted(name: string, minutes: number | undefined): configs.Config {
   const c = configs.named(name);
   const m = minutes ?? (c.maxMinutes || undefined);
   if (m === undefined) throw new UsageError(`${name} has no time budget: give one with --minutes M.`);
   if (!(m > 0)) throw new UsageError(`--minutes takes a number of minutes > 0, got ${m}.`);
-  return configs.withOverrides(c, { maxMinutes: m, maxIters: 100_000_000, wholeVal: true });
+  return configs.withOverrides(c, { maxMinutes: m, maxIters: 100_000_000 });
 }
+
+/**
+ * `c` as the comparison runs it: evaluated only before the first step and when the budget ends, with val measured on
+ * the whole val text. Every row's val is then measured alike and without sampling noise, and no row spends its budget
+ * on evaluations along the way (nanoGPT's recipe would evaluate every 250 steps).
+ */
+export const compared = (c: configs.Config) => configs.withOverrides(c, { evalInterval: 100_000_000, wholeVal: true });
 
 /** The faster of PyTorch's eager and torch.compile on `c`: the one that takes more steps in a one-minute probe each. */
 async function fastestTorch(python: string, c: configs.Config, data: string, seed: number): Promise<boolean> {
-  const probe = configs.withOverrides(c, { maxMinutes: 1, evalInterval: 100_000_000, evalIters: 1 });
+  const probe = configs.withOverrides(c, { maxMinutes: 1, evalInterval: 100_000_000, evalIters: 1, wholeVal: false });
   const [eager, compiled] = [await trainTorch(python, probe, data, false, seed), await trainTorch(python, probe, data, true, seed).catch(() => undefined)];
   console.log(`PyTorch probe, one minute each: eager ${eager.steps} steps, torch.compile ${compiled ? `${compiled.steps} steps` : "failed"}`);
   return compiled !== undefined && compiled.steps > eager.steps;
@@ -63,16 +67,16 @@ async function main(): Promise<void> {
     if (!python) throw new UsageError(`--compare needs PyTorch: ${why}.`);
     const data = process.env.TINYSHAKESPEARE_PATH;
     if (!data) throw new UsageError("--compare needs the dataset's path in TINYSHAKESPEARE_PATH (the PyTorch side reads the file).");
-    const recipe = budgeted("nanogpt-cpu", speedrun.maxMinutes);
+    const recipe = compared(budgeted("nanogpt-cpu", speedrun.maxMinutes));
     const compile = await fastestTorch(python, recipe, data, seed);
     rows.push(await trainTorch(python, recipe, data, compile, seed));
     console.log(table(rows.slice(-1)));
     rows.push(await trainOurs(recipe, seed));
     console.log(table(rows.slice(-1)));
-    rows.push(await trainTorch(python, speedrun, data, compile, seed)); // the speedrun's settings on PyTorch's engine
+    rows.push(await trainTorch(python, compared(speedrun), data, compile, seed)); // the speedrun's settings on PyTorch's engine
     console.log(table(rows.slice(-1)));
   }
-  const ours = await trainOurs(speedrun, seed);
+  const ours = await trainOurs(args.values.compare ? compared(speedrun) : speedrun, seed);
   rows.push(ours);
   console.log(`\n${table(rows)}\n\n${speedrun.name}'s sample:\n${ours.sample}`);
   if (args.values.record) {
