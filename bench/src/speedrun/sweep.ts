@@ -29,10 +29,8 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "N: block 128, lr 2e-3": { blockSize: 128, learningRate: 2e-3, minLr: 2e-4 },
   "O: block 128, lr 3e-3 down to 0": { blockSize: 128, learningRate: 3e-3, minLr: 0 },
   "P: block 128, lr 3e-3, dropout 0.1": { blockSize: 128, learningRate: 3e-3, minLr: 3e-4, dropout: 0.1 },
-  "Q: block 256, batch 6, lr 3e-3": { blockSize: 256, batchSize: 6, learningRate: 3e-3, minLr: 3e-4 },
-  "R: 6 layers, block 128, lr 3e-3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
-  "S: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
-  "T: block 128, batch 24, lr 3e-3": { blockSize: 128, batchSize: 24, learningRate: 3e-3, minLr: 3e-4 },
+  "Q: 6 layers, block 128, lr 3e-3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "R: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
 };
 
 export const SWEEP_COMMAND = {
