@@ -115,8 +115,8 @@ export interface TrainOptions extends BatchShape {
   /** Batches averaged per split at each evaluation. */
   evalIters: number;
   /**
-   * Measure val on the whole val text at each evaluation (wholeLoss()) instead of evalIters random batches: no
-   * sampling noise, so that two runs' val can be compared to the last digit. Default false, the lecture's estimate.
+   * Measure val on the whole val text at each evaluation (wholeLoss()) instead of evalIters random batches: the
+   * model's val loss itself, with no sampling noise in it. Default false, the lecture's estimate.
    */
   wholeVal?: boolean;
   /**
