@@ -11,7 +11,7 @@
 import * as os from "node:os";
 import { configs, initBackend, lab } from "@build-gpt/lib";
 import { helpText, parseCommand, recordResults, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
-import { trainOurs, type RunResult } from "./ours";
+import { compared, trainOurs, type RunResult } from "./ours";
 import { benchPython, trainTorch } from "./torch";
 
 export const SPEEDRUN_COMMAND = {
@@ -34,13 +34,6 @@ export function budgeted(name: string, minutes: number | undefined): configs.Con
   if (!(m > 0)) throw new UsageError(`--minutes takes a number of minutes > 0, got ${m}.`);
   return configs.withOverrides(c, { maxMinutes: m, maxIters: 100_000_000 });
 }
-
-/**
- * `c` as the comparison runs it: evaluated only before the first step and when the budget ends, with val measured on
- * the whole val text. Every row's val is then measured alike and without sampling noise, and no row spends its budget
- * on evaluations along the way (nanoGPT's recipe would evaluate every 250 steps).
- */
-export const compared = (c: configs.Config) => configs.withOverrides(c, { evalInterval: 100_000_000, wholeVal: true });
 
 /** The faster of PyTorch's eager and torch.compile on `c`: the one that takes more steps in a one-minute probe each. */
 async function fastestTorch(python: string, c: configs.Config, data: string, seed: number): Promise<boolean> {

@@ -14,6 +14,13 @@ export interface RunResult {
   sample?: string;
 }
 
+/**
+ * `c` as the comparison and the sweep run it: evaluated only before the first step and when the budget ends, with val
+ * measured on the whole val text. Every run's val is then measured alike and without sampling noise, and no run spends
+ * its budget on evaluations along the way (nanoGPT's recipe would evaluate every 250 steps).
+ */
+export const compared = (c: configs.Config) => configs.withOverrides(c, { evalInterval: 100_000_000, wholeVal: true });
+
 /** Trains `c` (its maxMinutes the budget) from seed `seed`; returns where it ended and a sample. */
 export async function trainOurs(c: configs.Config, seed = 1337, label = `ours: ${c.name}`): Promise<RunResult> {
   const text = await loadTinyShakespeare();

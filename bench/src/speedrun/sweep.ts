@@ -8,7 +8,7 @@
 import * as os from "node:os";
 import { configs, initBackend, lab } from "@build-gpt/lib";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
-import { trainOurs, type RunResult } from "./ours";
+import { compared, trainOurs, type RunResult } from "./ours";
 
 /** The candidates: settings over nanoGPT's CPU recipe (nanogpt-cpu: cosine schedule, AdamW's groups, clipping). */
 export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   console.log(`${backend.description}\n${os.cpus()[0]?.model} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${minutes} min a candidate`);
   const results: RunResult[] = [];
   for (const [name, settings] of chosen) {
-    const c = configs.withOverrides(configs.named("nanogpt-cpu"), { ...settings, ...lr, maxMinutes: minutes, maxIters: 100_000_000, evalInterval: 100_000_000, evalIters: 100, wholeVal: true });
+    const c = compared(configs.withOverrides(configs.named("nanogpt-cpu"), { ...settings, ...lr, maxMinutes: minutes, maxIters: 100_000_000, evalIters: 100 }));
     const r = await trainOurs(c, 1337, name);
     results.push(r);
     console.log(`${name}: val ${r.val.toFixed(4)} (train ${r.train.toFixed(4)}) after ${r.steps} steps, ${(r.tokens / 1e6).toFixed(1)}M tokens`);
