@@ -31,6 +31,10 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "P: block 128, lr 3e-3, dropout 0.1": { blockSize: 128, learningRate: 3e-3, minLr: 3e-4, dropout: 0.1 },
   "Q: 6 layers, block 128, lr 3e-3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
   "R: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "S: Q with batch 8": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8 },
+  "T: Q with weight decay 0.3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, weightDecay: 0.3 },
+  "V: Q with batch 8, weight decay 0.3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8, weightDecay: 0.3 },
+  "W: Q with batch 8, weight decay 0.6": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8, weightDecay: 0.6 },
 };
 
 export const SWEEP_COMMAND = {
