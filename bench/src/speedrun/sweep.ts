@@ -10,6 +10,9 @@ import { configs, initBackend, lab } from "@build-gpt/lib";
 import { helpText, parseCommand, runMain, UsageError, type CommandSpec } from "@build-gpt/lib/internal";
 import { compared, trainOurs, type RunResult } from "./ours";
 
+/** Candidate Q, from which the last candidates start: six layers, block 128, lr 3e-3. */
+const Q: Partial<configs.Settings> = { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 };
+
 /** The candidates: settings over nanoGPT's CPU recipe (nanogpt-cpu: cosine schedule, AdamW's groups, clipping). */
 export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "nanogpt-cpu": {},
@@ -29,12 +32,12 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "N: block 128, lr 2e-3": { blockSize: 128, learningRate: 2e-3, minLr: 2e-4 },
   "O: block 128, lr 3e-3 down to 0": { blockSize: 128, learningRate: 3e-3, minLr: 0 },
   "P: block 128, lr 3e-3, dropout 0.1": { blockSize: 128, learningRate: 3e-3, minLr: 3e-4, dropout: 0.1 },
-  "Q: 6 layers, block 128, lr 3e-3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
+  "Q: 6 layers, block 128, lr 3e-3": Q,
   "R: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
-  "S: Q with batch 8": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8 },
-  "T: Q with weight decay 0.3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, weightDecay: 0.3 },
-  "V: Q with batch 8, weight decay 0.3": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8, weightDecay: 0.3 },
-  "W: Q with batch 8, weight decay 0.6": { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4, batchSize: 8, weightDecay: 0.6 },
+  "S: Q with batch 8": { ...Q, batchSize: 8 },
+  "T: Q with weight decay 0.3": { ...Q, weightDecay: 0.3 },
+  "V: Q with batch 8, weight decay 0.3": { ...Q, batchSize: 8, weightDecay: 0.3 },
+  "W: Q with batch 8, weight decay 0.6": { ...Q, batchSize: 8, weightDecay: 0.6 },
 };
 
 export const SWEEP_COMMAND = {
