@@ -12,6 +12,9 @@ import { compared, trainOurs, type RunResult } from "./ours";
 
 /** Candidate Q, from which the last candidates start: six layers, block 128, lr 3e-3. */
 const Q: Partial<configs.Settings> = { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 };
+/** T, Q with weight decay 0.3 (cpu-speedrun), and Y, T at a lower rate: the last candidates start from them. */
+const T: Partial<configs.Settings> = { ...Q, weightDecay: 0.3 };
+const Y: Partial<configs.Settings> = { ...T, learningRate: 2e-3, minLr: 2e-4 };
 
 /** The candidates: settings over nanoGPT's CPU recipe (nanogpt-cpu: cosine schedule, AdamW's groups, clipping). */
 export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
@@ -35,9 +38,15 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "Q: 6 layers, block 128, lr 3e-3": Q,
   "R: 160, 5 heads, block 128, lr 3e-3": { nEmbd: 160, nHead: 5, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 },
   "S: Q with batch 8": { ...Q, batchSize: 8 },
-  "T: Q with weight decay 0.3": { ...Q, weightDecay: 0.3 },
+  "T: Q with weight decay 0.3": T,
   "V: Q with batch 8, weight decay 0.3": { ...Q, batchSize: 8, weightDecay: 0.3 },
   "W: Q with batch 8, weight decay 0.6": { ...Q, batchSize: 8, weightDecay: 0.6 },
+  "X: T with 8 layers": { ...T, nLayer: 8 },
+  "Y: T with lr 2e-3": Y,
+  "Z: Y with block 256, batch 6": { ...Y, blockSize: 256, batchSize: 6 },
+  "AA: Y with weight decay 0.45": { ...Y, weightDecay: 0.45 },
+  "AB: Y with block 64, batch 24": { ...Y, blockSize: 64, batchSize: 24 },
+  "AC: Y with weight decay 0.2": { ...Y, weightDecay: 0.2 },
 };
 
 export const SWEEP_COMMAND = {
