@@ -115,8 +115,8 @@ const ENTRIES: Entry[] = [
     gradClip: 1, maxIters: 2000, evalInterval: 250, evalIters: 20 },
   // The CPU speedrun: the settings the sweep chose for 15 minutes of training on two CPU cores (docs/speedrun.md: the
   // sweeps, and the comparison with nanoGPT's recipe).
-  { name: "cpu-speedrun", title: "CPU speedrun (128, 4 heads, 6 layers, block 128, lr 2e-3, weight decay 0.2, 15 minutes)", source: "npm run sweep (docs/speedrun.md)",
-    blockSize: 128, nEmbd: 128, nHead: 4, nLayer: 6, attention: "batched", init: "gpt", batchSize: 12,
+  { name: "cpu-speedrun", title: "CPU speedrun (128, 4 heads, 6 layers, block 128, batch 8, lr 2e-3, weight decay 0.2, 15 minutes)", source: "npm run sweep (docs/speedrun.md)",
+    blockSize: 128, nEmbd: 128, nHead: 4, nLayer: 6, attention: "batched", init: "gpt", batchSize: 8,
     learningRate: 2e-3, warmupIters: 100, lrSchedule: "cosine", minLr: 2e-4, weightDecay: 0.2, decayOn: "matrices", beta2: 0.99,
     gradClip: 1, maxIters: 1_000_000, maxMinutes: 15, evalInterval: 2000, evalIters: 100, wholeVal: true },
 ];

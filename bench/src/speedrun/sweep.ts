@@ -12,9 +12,12 @@ import { compared, trainOurs, type RunResult } from "./ours";
 
 /** Candidate Q: six layers, block 128, lr 3e-3. */
 const Q: Partial<configs.Settings> = { nLayer: 6, blockSize: 128, learningRate: 3e-3, minLr: 3e-4 };
-/** T, Q with weight decay 0.3, and Y, T at a lower rate: the last candidates start from Q, T and Y. */
+/** T, Q with weight decay 0.3, and Y, T at a lower rate: the later candidates start from Q, T, Y, AC and AE. */
 const T: Partial<configs.Settings> = { ...Q, weightDecay: 0.3 };
 const Y: Partial<configs.Settings> = { ...T, learningRate: 2e-3, minLr: 2e-4 };
+/** AC, Y with weight decay 0.2: cpu-speedrun's settings, where the candidates after it start. */
+const AC: Partial<configs.Settings> = { ...Y, weightDecay: 0.2 };
+const AE: Partial<configs.Settings> = { ...AC, batchSize: 8 };
 
 /** The candidates: settings over nanoGPT's CPU recipe (nanogpt-cpu: cosine schedule, AdamW's groups, clipping). */
 export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
@@ -46,7 +49,11 @@ export const CANDIDATES: Record<string, Partial<configs.Settings>> = {
   "Z: Y with block 256, batch 6": { ...Y, blockSize: 256, batchSize: 6 },
   "AA: Y with weight decay 0.45": { ...Y, weightDecay: 0.45 },
   "AB: Y with block 64, batch 24": { ...Y, blockSize: 64, batchSize: 24 },
-  "AC: Y with weight decay 0.2": { ...Y, weightDecay: 0.2 },
+  "AC: Y with weight decay 0.2": AC,
+  "AD: AC with weight decay 0.1": { ...AC, weightDecay: 0.1 },
+  "AE: AC with batch 8": AE,
+  "AF: AC with batch 6": { ...AC, batchSize: 6 },
+  "AG: AE with lr 1.5e-3": { ...AE, learningRate: 1.5e-3, minLr: 1.5e-4 },
 };
 
 export const SWEEP_COMMAND = {
